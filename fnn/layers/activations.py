@@ -1,0 +1,93 @@
+"""Elementwise activations: relu, leaky_relu, sigmoid, tanh, elu.
+
+Shapes: any (N, ...); y and dx have the shape of x. Each backward is dx = dy * f'(x),
+with f' written from whichever of x and y is cheaper. Derivation: derivations/activations.tex.
+
+NOTE: at the kink x = 0, relu, leaky_relu and elu take the derivative of the negative side
+(relu'(0) = 0, as `jax.nn.relu`; `jnp.maximum(x, 0)` would give 0.5 under jax.grad).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from typing import NamedTuple
+
+import jax
+import jax.numpy as jnp
+
+from fnn.layer import Layer, check_params
+
+__all__ = ["ActivationCache", "relu", "leaky_relu", "sigmoid", "tanh", "elu"]
+
+
+class ActivationCache(NamedTuple):
+    x: jax.Array  # input; under jit, whichever of x and y backward does not read costs nothing
+    y: jax.Array  # output
+
+
+Fn = Callable[[jax.Array], jax.Array]
+
+
+def _elementwise(name: str, f: Fn, df: Callable[[jax.Array, jax.Array], jax.Array], label: str) -> Layer:
+    """A parameter-free layer y = f(x) whose backward is dx = dy * df(x, y)."""
+
+    def init(key, in_shape):
+        return tuple(in_shape), {}, {}
+
+    def apply(params, state, x, *, train=False, key=None):
+        check_params(name, params, ())
+        y = f(x)
+        return y, state, ActivationCache(x, y)
+
+    def backward(params, cache, dy):
+        return dy * df(cache.x, cache.y), {}
+
+    backward.__doc__ = f"Implements {label}."
+    return Layer(name=name, init=init, apply=apply, backward=backward)
+
+
+def _check_number(name: str, what: str, value: float, minimum: float | None = None) -> float:
+    ok = isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+    if not ok or (minimum is not None and value < minimum):
+        bound = "" if minimum is None else f" >= {minimum}"
+        raise ValueError(f"{name}: {what} must be a finite number{bound}, got {value!r}")
+    return float(value)
+
+
+def relu(*, name: str = "relu") -> Layer:
+    """y = max(0, x); relu'(0) = 0."""
+    return _elementwise(name, jax.nn.relu, lambda x, y: (x > 0).astype(x.dtype), "eq:relu-dx")
+
+
+def leaky_relu(negative_slope: float = 0.01, *, name: str = "leaky_relu") -> Layer:
+    """y = x for x > 0, negative_slope * x otherwise (the slope at 0 is negative_slope)."""
+    a = _check_number(name, "negative_slope", negative_slope)
+    return _elementwise(
+        name,
+        lambda x: jnp.where(x > 0, x, a * x),
+        lambda x, y: jnp.where(x > 0, 1.0, a).astype(x.dtype),
+        "eq:leaky-relu-dx",
+    )
+
+
+def sigmoid(*, name: str = "sigmoid") -> Layer:
+    """y = 1 / (1 + exp(-x)); dx = dy * y * (1 - y)."""
+    return _elementwise(name, jax.nn.sigmoid, lambda x, y: y * (1 - y), "eq:sigmoid-dx")
+
+
+def tanh(*, name: str = "tanh") -> Layer:
+    """y = tanh(x); dx = dy * (1 - y^2)."""
+    return _elementwise(name, jnp.tanh, lambda x, y: 1 - y * y, "eq:tanh-dx")
+
+
+def elu(alpha: float = 1.0, *, name: str = "elu") -> Layer:
+    """y = x for x > 0, alpha * (exp(x) - 1) otherwise; dx = dy * (y + alpha) where x <= 0."""
+    alpha = _check_number(name, "alpha", alpha, minimum=0.0)
+    # NOTE: expm1 of min(x, 0), so the unused branch never overflows (inf * 0 = nan in grads).
+    return _elementwise(
+        name,
+        lambda x: jnp.where(x > 0, x, alpha * jnp.expm1(jnp.minimum(x, 0))),
+        lambda x, y: jnp.where(x > 0, 1.0, y + alpha).astype(x.dtype),
+        "eq:elu-dx",
+    )

@@ -1,0 +1,101 @@
+"""Batch normalisation, for (N, D) features and, per channel, for NHWC images (spatial BN).
+
+Shapes: x (N, D) or (N, H, W, C); gamma, beta, and the running mean and var have the size of
+the last axis; statistics reduce over every other axis, m values per feature (m = N or N H W).
+
+Train mode (eq:bn-forward):
+    mu = mean(x),  var = mean((x - mu)^2)  (biased),  x_hat = (x - mu) / sqrt(var + eps),
+    y = gamma x_hat + beta,
+    running = momentum * running + (1 - momentum) * batch      (momentum = 0.9; running var
+    starts at 1, mean at 0; unbiased_running_var=True feeds var * m / (m - 1), as PyTorch does,
+    whose momentum=0.1 is this momentum=0.9).
+Eval mode normalises with the running statistics instead, and they stay unchanged.
+Derivation: derivations/norm.tex (eq:bn-*).
+"""
+
+from __future__ import annotations
+
+import math
+from typing import NamedTuple
+
+import jax
+import jax.numpy as jnp
+from jax import lax
+
+from fnn.layer import Layer, check_params
+
+__all__ = ["BatchNormTrainCache", "BatchNormEvalCache", "batch_norm"]
+
+
+class BatchNormTrainCache(NamedTuple):
+    x_hat: jax.Array  # like x: normalised with the batch statistics
+    inv_std: jax.Array  # (C,): 1 / sqrt(var + eps) of the batch
+
+
+class BatchNormEvalCache(NamedTuple):
+    x_hat: jax.Array  # like x: normalised with the running statistics
+    inv_std: jax.Array  # (C,): 1 / sqrt(running var + eps)
+
+
+def batch_norm(
+    momentum: float = 0.9,
+    eps: float = 1e-5,
+    unbiased_running_var: bool = False,
+    *,
+    name: str = "batch_norm",
+) -> Layer:
+    """Batch norm with learned gamma (init 1), beta (init 0) and running mean/var state."""
+    if not (isinstance(momentum, (int, float)) and 0.0 <= momentum <= 1.0):
+        raise ValueError(f"{name}: momentum must be in [0, 1], got {momentum!r}")
+    if not (isinstance(eps, (int, float)) and eps > 0):
+        raise ValueError(f"{name}: eps must be positive, got {eps!r}")
+
+    def init(key, in_shape):
+        if len(in_shape) not in (1, 3):
+            raise ValueError(f"{name}: expected per-example shape (D,) or (H, W, C), got {tuple(in_shape)}")
+        C = in_shape[-1]
+        params = {"gamma": jnp.ones(C), "beta": jnp.zeros(C)}
+        return tuple(in_shape), params, {"mean": jnp.zeros(C), "var": jnp.ones(C)}
+
+    def apply(params, state, x, *, train=False, key=None):
+        check_params(name, params, ("gamma", "beta"))
+        check_params(f"{name} (state)", state, ("mean", "var"))
+        C = params["gamma"].shape[0]
+        if x.ndim not in (2, 4) or x.shape[-1] != C:
+            raise ValueError(f"{name}: expected x of shape (N, {C}) or (N, H, W, {C}), got x.shape={x.shape}")
+        gamma, beta = params["gamma"], params["beta"]
+        if not train:
+            inv_std = lax.rsqrt(state["var"] + eps)
+            x_hat = (x - state["mean"]) * inv_std
+            return gamma * x_hat + beta, state, BatchNormEvalCache(x_hat, inv_std)
+        axes = tuple(range(x.ndim - 1))
+        m = math.prod(x.shape[:-1])
+        if unbiased_running_var and m < 2:
+            raise ValueError(
+                f"{name}: unbiased running variance needs >= 2 values per feature, got x.shape={x.shape}"
+            )
+        mu = x.mean(axis=axes)  # (1)
+        centered = x - mu
+        var = (centered * centered).mean(axis=axes)  # (2) biased
+        inv_std = lax.rsqrt(var + eps)  # (3)
+        x_hat = centered * inv_std  # (3)
+        batch_var = var * (m / (m - 1)) if unbiased_running_var else var
+        new_state = {
+            "mean": momentum * state["mean"] + (1 - momentum) * lax.stop_gradient(mu),
+            "var": momentum * state["var"] + (1 - momentum) * lax.stop_gradient(batch_var),
+        }
+        return gamma * x_hat + beta, new_state, BatchNormTrainCache(x_hat, inv_std)  # (4)
+
+    def backward(params, cache, dy):
+        """Implements eq:bn-dbeta, eq:bn-dgamma, and eq:bn-dx (train) or eq:bn-dx-eval."""
+        axes = tuple(range(dy.ndim - 1))
+        gamma, x_hat = params["gamma"], cache.x_hat
+        dbeta = dy.sum(axis=axes)
+        dgamma = (dy * x_hat).sum(axis=axes)
+        if isinstance(cache, BatchNormEvalCache):
+            return dy * (gamma * cache.inv_std), {"gamma": dgamma, "beta": dbeta}
+        m = math.prod(dy.shape[:-1])
+        dx = (gamma * cache.inv_std / m) * (m * dy - dbeta - x_hat * dgamma)
+        return dx, {"gamma": dgamma, "beta": dbeta}
+
+    return Layer(name=name, init=init, apply=apply, backward=backward)

@@ -1,0 +1,112 @@
+"""Max and average pooling over k_h x k_w windows, per channel.
+
+Shapes: x (N, H_in, W_in, C) -> y (N, H_out, W_out, C), H_out = (H_in + 2p - k) // s + 1
+(eq:conv-size). The stride defaults to the kernel size; stride < kernel (overlapping
+windows) works: the backward adds the contributions of overlapping windows (col2im).
+Derivation: derivations/pool.tex.
+
+NOTE: max pooling sends each window's gradient to ONE maximal element, the first in
+row-major order (ties are measure-zero for continuous inputs); padding is -inf by
+default so it never wins (pad_value=0.0 gives the assignment's zero padding).
+"""
+
+from __future__ import annotations
+
+import math
+from typing import NamedTuple
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from fnn.im2col import col2im, output_size, pair, windows
+from fnn.layer import Layer, check_params
+
+__all__ = ["MaxPoolCache", "AvgPoolCache", "max_pool2d", "avg_pool2d"]
+
+
+class MaxPoolCache(NamedTuple):
+    x: jax.Array  # (N, H_in, W_in, C); only its shape is used
+    argmax: jax.Array  # (N, H_out, W_out, C) int: offset i * k_w + j of each window's max
+
+
+class AvgPoolCache(NamedTuple):
+    x: jax.Array  # (N, H_in, W_in, C); only its shape is used
+
+
+def _window_args(name, kernel_size, stride, padding):
+    k = pair(name, "kernel_size", kernel_size)
+    s = k if stride is None else pair(name, "stride", stride)
+    p = pair(name, "padding", padding, minimum=0)
+    if p[0] >= k[0] or p[1] >= k[1]:
+        raise ValueError(f"{name}: padding {p} must be smaller than kernel_size {k}")
+    return k, s, p
+
+
+def _pool_layer(name, k, s, p, forward, backward) -> Layer:
+    """Shape checks shared by both poolings; `forward(x) -> (y, cache)`."""
+
+    def init(key, in_shape):
+        if len(in_shape) != 3:
+            raise ValueError(f"{name}: expected per-example shape (H_in, W_in, C), got {tuple(in_shape)}")
+        return (*output_size(name, in_shape[:2], k, s, p), in_shape[2]), {}, {}
+
+    def apply(params, state, x, *, train=False, key=None):
+        check_params(name, params, ())
+        if x.ndim != 4:
+            raise ValueError(f"{name}: expected x of shape (N, H_in, W_in, C), got x.shape={x.shape}")
+        output_size(name, x.shape[1:3], k, s, p)
+        y, cache = forward(x)
+        return y, state, cache
+
+    return Layer(name=name, init=init, apply=apply, backward=backward)
+
+
+def max_pool2d(
+    kernel_size, stride=None, padding=0, pad_value: float = -math.inf, *, name: str = "max_pool2d"
+) -> Layer:
+    """y = the max of each window; padding with `pad_value` (-inf: padding never wins)."""
+    k, s, p = _window_args(name, kernel_size, stride, padding)
+
+    def forward(x):
+        win = windows(x, k, s, p, pad_value)  # (N, H_out, W_out, k_h k_w, C)
+        return win.max(axis=3), MaxPoolCache(x, jnp.argmax(win, axis=3))  # argmax: first max
+
+    def backward(params, cache, dy):
+        """Implements eq:maxpool-dx."""
+        offsets = jnp.arange(k[0] * k[1])[:, None]
+        routed = jnp.where(offsets == cache.argmax[:, :, :, None, :], dy[:, :, :, None, :], 0)
+        return col2im(routed, cache.x.shape, k, s, p), {}
+
+    return _pool_layer(name, k, s, p, forward, backward)
+
+
+def avg_pool2d(
+    kernel_size, stride=None, padding=0, count_include_pad: bool = True, *, name: str = "avg_pool2d"
+) -> Layer:
+    """y = the mean of each window; zero padding counts in the divisor unless count_include_pad=False."""
+    k, s, p = _window_args(name, kernel_size, stride, padding)
+
+    def divisor(in_hw):
+        """k_h k_w, or per window the number of real (unpadded) inputs: (H_out, W_out, 1)."""
+        if count_include_pad:
+            return float(k[0] * k[1])
+        H_out, W_out = output_size(name, in_hw, k, s, p)
+        real = [
+            np.clip(np.arange(n_out) * ss - pp + kk, 0, size) - np.clip(np.arange(n_out) * ss - pp, 0, size)
+            for n_out, ss, pp, kk, size in zip((H_out, W_out), s, p, k, in_hw)
+        ]
+        return np.outer(*real)[:, :, None].astype(np.float32)
+
+    def forward(x):
+        win = windows(x, k, s, p)
+        return win.sum(axis=3) / jnp.asarray(divisor(x.shape[1:3]), x.dtype), AvgPoolCache(x)
+
+    def backward(params, cache, dy):
+        """Implements eq:avgpool-dx."""
+        x = cache.x
+        share = dy / jnp.asarray(divisor(x.shape[1:3]), dy.dtype)
+        spread = jnp.broadcast_to(share[:, :, :, None, :], (*dy.shape[:3], k[0] * k[1], dy.shape[3]))
+        return col2im(spread, x.shape, k, s, p), {}
+
+    return _pool_layer(name, k, s, p, forward, backward)

@@ -1,0 +1,38 @@
+"""Flatten: (N, *in_shape) -> (N, prod(in_shape)). Its backward reshapes dy back.
+
+Derivation: derivations/reshape.tex (eq:flatten-dx).
+"""
+
+from __future__ import annotations
+
+import math
+from typing import NamedTuple
+
+import jax
+
+from fnn.layer import Layer, check_params
+
+__all__ = ["FlattenCache", "flatten"]
+
+
+class FlattenCache(NamedTuple):
+    x: jax.Array  # (N, *in_shape); only its shape is used, free under jit
+
+
+def flatten(*, name: str = "flatten") -> Layer:
+    """Flatten every axis but the batch axis."""
+
+    def init(key, in_shape):
+        return (math.prod(in_shape),), {}, {}
+
+    def apply(params, state, x, *, train=False, key=None):
+        check_params(name, params, ())
+        if x.ndim < 1:
+            raise ValueError(f"{name}: expected a batch (N, ...), got x.shape={x.shape}")
+        return x.reshape(x.shape[0], -1), state, FlattenCache(x)
+
+    def backward(params, cache, dy):
+        """Implements eq:flatten-dx."""
+        return dy.reshape(cache.x.shape), {}
+
+    return Layer(name=name, init=init, apply=apply, backward=backward)

@@ -1,0 +1,50 @@
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from fnn.im2col import col2im, im2col, output_size, pair
+
+
+@st.composite
+def window_configs(draw):
+    k = (draw(st.integers(1, 4)), draw(st.integers(1, 4)))
+    s = (draw(st.integers(1, 3)), draw(st.integers(1, 3)))
+    p = (draw(st.integers(0, 2)), draw(st.integers(0, 2)))
+    H = draw(st.integers(max(1, k[0] - 2 * p[0]), 9))
+    W = draw(st.integers(max(1, k[1] - 2 * p[1]), 9))
+    return (draw(st.integers(1, 3)), H, W, draw(st.integers(1, 3))), k, s, p
+
+
+@given(window_configs(), st.integers(0, 2**31 - 1))
+def test_col2im_is_the_adjoint_of_im2col(x64, config, seed):
+    """<im2col(x), c> == <x, col2im(c)>, overlapping windows and padding included."""
+    shape, k, s, p = config
+    kx, kc = jax.random.split(jax.random.key(seed))
+    x = jax.random.normal(kx, shape)
+    cols = im2col(x, k, s, p)
+    c = jax.random.normal(kc, cols.shape)
+    lhs, rhs = jnp.vdot(cols, c), jnp.vdot(x, col2im(c, shape, k, s, p))
+    assert abs(float(lhs - rhs)) <= 1e-10 * max(1.0, abs(float(lhs)))
+
+
+def test_im2col_rows_are_windows_in_i_j_c_order():
+    x = jnp.arange(2 * 4 * 5 * 3, dtype=jnp.float32).reshape(2, 4, 5, 3)
+    cols = im2col(x, (2, 3), (2, 1), (0, 0))
+    assert cols.shape == (2, 2, 3, 18)
+    np.testing.assert_array_equal(cols[1, 1, 2], np.asarray(x[1, 2:4, 2:5, :]).reshape(-1))
+
+
+def test_output_size_floor_and_errors():
+    assert output_size("t", (28, 28), (3, 3), (1, 1), (1, 1)) == (28, 28)
+    assert output_size("t", (8, 7), (3, 3), (2, 2), (0, 0)) == (3, 3)  # floor
+    with pytest.raises(ValueError, match="does not fit"):
+        output_size("t", (2, 5), (3, 3), (1, 1), (0, 0))
+
+
+@pytest.mark.parametrize("bad", [0, -1, 1.5, (1, 2, 3), (2, 0), True, "3"])
+def test_pair_rejects_bad_sizes(bad):
+    with pytest.raises(ValueError, match="kernel_size"):
+        pair("conv2d", "kernel_size", bad)

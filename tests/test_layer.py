@@ -1,0 +1,107 @@
+"""serial and the custom_vjp bridge: the hand-chained backward of a whole network
+equals jax.grad of the same loss."""
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+import fnn
+from fnn import layers
+from fnn.gradcheck import TOLERANCE, check_layer, distinct_inputs
+from fnn.losses import softmax_cross_entropy
+
+
+def small_cnn(impl):
+    return fnn.serial(
+        layers.conv2d(4, 3, padding=1, impl=impl),
+        layers.batch_norm(),
+        layers.relu(),
+        layers.max_pool2d(2),
+        layers.conv2d(5, 3, stride=2, padding=1, impl=impl),
+        layers.leaky_relu(0.1),
+        layers.avg_pool2d(2, stride=1),
+        layers.dropout(0.2),
+        layers.flatten(),
+        layers.affine(6),
+        layers.batch_norm(),
+        layers.tanh(),
+        layers.affine(3),
+    )
+
+
+@pytest.mark.parametrize("impl", ["direct", "im2col", "xla"])
+@pytest.mark.parametrize("train", [True, False])
+def test_whole_network_manual_gradient_equals_jax_grad_of_the_loss(impl, train, x64):
+    model = small_cnn(impl)
+    rng = np.random.default_rng(0)
+    _, params, state = model.init(jax.random.key(0), (8, 7, 2))
+    x = jnp.asarray(distinct_inputs(rng, (5, 8, 7, 2)))
+    labels = jnp.asarray(rng.integers(0, 3, 5))
+    key = jax.random.key(1)
+
+    def loss(p):
+        scores, _, _ = model.apply(p, state, x, train=train, key=key)
+        return softmax_cross_entropy(scores, labels)[0]
+
+    scores, _, cache = model.apply(params, state, x, train=train, key=key)
+    _, dscores = softmax_cross_entropy(scores, labels)
+    _, manual = model.backward(params, cache, dscores)
+    auto = jax.grad(loss)(params)
+    # NOTE: biases feeding batch norm have a zero gradient; compare against the largest one.
+    scale = max(float(jnp.abs(a).max()) for a in jax.tree.leaves(auto))
+    for m, a in zip(jax.tree.leaves(manual), jax.tree.leaves(auto)):
+        assert float(jnp.abs(m - a).max()) <= TOLERANCE * max(float(jnp.abs(a).max()), 1e-3 * scale)
+
+
+def test_serial_is_a_layer_and_passes_gradcheck():
+    model = fnn.serial(layers.affine(4), layers.sigmoid(), layers.affine(2))
+    report = check_layer(model, (3,), batch=3)
+    assert report.ok(), report
+    assert {e.name for e in report.errors} == {"dx", "0/W", "0/b", "2/W", "2/b"}
+
+
+def test_serial_threads_state_and_shapes():
+    model = fnn.serial(layers.conv2d(3, 3), layers.batch_norm(), layers.flatten(), layers.affine(2))
+    out_shape, params, state = model.init(jax.random.key(0), (6, 6, 1))
+    assert out_shape == (2,)
+    assert state[1].keys() == {"mean", "var"} and state[0] == {}
+    x = jax.random.normal(jax.random.key(1), (4, 6, 6, 1))
+    y, new_state, _ = model.apply(params, state, x, train=True)
+    assert y.shape == (4, 2)
+    assert not np.allclose(new_state[1]["mean"], state[1]["mean"])
+    with pytest.raises(TypeError, match="Layers"):
+        fnn.serial(layers.relu(), "relu")
+
+
+def test_with_manual_vjp_makes_jax_grad_use_the_hand_written_backward(x64):
+    model = small_cnn("im2col")
+    _, params, state = model.init(jax.random.key(0), (8, 7, 2))
+    x = jax.random.normal(jax.random.key(1), (3, 8, 7, 2))
+    labels = jnp.array([0, 2, 1])
+    key = jax.random.key(2)
+    bridged = fnn.with_manual_vjp(model, train=True)
+
+    def loss_bridged(p, x):
+        return softmax_cross_entropy(bridged(p, state, x, key)[0], labels)[0]
+
+    def loss_plain(p, x):
+        return softmax_cross_entropy(model.apply(p, state, x, train=True, key=key)[0], labels)[0]
+
+    got = jax.jit(jax.grad(loss_bridged, argnums=(0, 1)))(params, x)
+    want = jax.grad(loss_plain, argnums=(0, 1))(params, x)
+    for g, w in zip(jax.tree.leaves(got), jax.tree.leaves(want)):
+        np.testing.assert_allclose(g, w, rtol=1e-9, atol=1e-12)
+
+
+def test_with_manual_vjp_really_calls_backward():
+    """A deliberately wrong backward must show through jax.grad of the bridge."""
+    relu = layers.relu()
+    wrong = relu._replace(backward=lambda params, cache, dy: (2 * dy, {}))
+    f = fnn.with_manual_vjp(wrong)
+    g = jax.grad(lambda x: f({}, {}, x)[0].sum())(jnp.array([1.0, -1.0]))
+    np.testing.assert_array_equal(g, [2.0, 2.0])
+    batched = jax.vmap(jax.grad(lambda x: fnn.with_manual_vjp(relu)({}, {}, x)[0].sum()))(
+        jnp.array([[1.0, -1.0]])
+    )
+    np.testing.assert_array_equal(batched, [[1.0, 0.0]])
