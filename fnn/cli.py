@@ -55,6 +55,168 @@ def _gradcheck(args: argparse.Namespace) -> int:
     return 1 if failed else 0
 
 
+def _device() -> str:
+    import jax
+
+    d = jax.devices()[0]
+    return f"{d.platform}:{d.device_kind} x{jax.device_count()}"
+
+
+def _model_kwargs(meta: dict) -> dict:
+    return {} if meta["model"] == "mlp" else {"conv_impl": meta["conv_impl"]}
+
+
+def _progress(epochs: int):
+    def log(record: dict) -> None:
+        done = int(30 * record["epoch"] / epochs)
+        print(
+            f"epoch {record['epoch']:>3}/{epochs} [{'#' * done}{'.' * (30 - done)}] "
+            f"loss {record['train_loss']:.4f}  train {100 * record['train_accuracy']:.2f}%  "
+            f"val {100 * record['val_accuracy']:.2f}%  lr {record['lr']:.4g}  {record['seconds']:.1f}s",
+            file=sys.stderr,
+            flush=True,
+        )
+
+    return log
+
+
+def _train(args: argparse.Namespace) -> int:
+    import time
+    from pathlib import Path
+
+    import jax
+    import jax.numpy as jnp
+
+    import fnn
+    from fnn import checkpoint, data, models, optim, plots, train
+
+    recipe = models.RECIPES[args.model]
+    settings = {
+        k: getattr(args, k) if getattr(args, k) is not None else getattr(recipe, k) for k in recipe._fields
+    }
+    out = Path(args.out)
+    ckpt = out / "checkpoint.npz"
+    meta = {
+        "model": args.model,
+        "conv_impl": args.conv_impl,
+        "gradients": args.gradients,
+        "seed": args.seed,
+        "validation": args.validation,
+        "data": args.data,
+        **settings,
+    }
+    if args.resume:
+        saved = checkpoint.read_meta(ckpt)
+        changed = {k: (saved.get(k), v) for k, v in meta.items() if k != "epochs" and saved.get(k) != v}
+        if changed:
+            print(f"fnn train --resume: settings differ from the checkpoint's: {changed}", file=sys.stderr)
+            return 2
+    elif ckpt.exists():
+        print(
+            f"fnn train: {ckpt} exists; pass --resume to continue it or choose another --out", file=sys.stderr
+        )
+        return 2
+    mnist = data.load_mnist(args.data, validation=args.validation, seed=args.seed, subtract_mean=True)
+    model = models.MODELS[args.model](**_model_kwargs(meta))
+    steps_per_epoch = len(mnist.train.x) // settings["batch_size"]
+    opt = optim.make_optimizer(
+        settings["optimizer"],
+        settings["lr"],
+        total_steps=settings["epochs"] * steps_per_epoch,
+        warmup_steps=settings["warmup_steps"],
+        schedule=settings["schedule"],
+        mu=settings["momentum"],
+        weight_decay=settings["weight_decay"],
+    )
+    print(
+        f"fnn train: {args.model} on {mnist.source} ({len(mnist.train.x)} train images), {_device()}",
+        file=sys.stderr,
+    )
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "config.json").write_text(
+        json.dumps({**meta, "fnn": fnn.__version__, "jax": jax.__version__, "device": _device()}, indent=1)
+    )
+    start = time.perf_counter()
+    try:
+        result = train.fit(
+            model,
+            mnist,
+            opt,
+            epochs=settings["epochs"],
+            batch_size=settings["batch_size"],
+            seed=args.seed,
+            gradients=args.gradients,
+            driver=args.driver,
+            checkpoint_path=ckpt,
+            resume=args.resume,
+            patience=args.patience,
+            meta=meta,
+            log=_progress(settings["epochs"]),
+        )
+    except train.DivergedError as e:
+        print(f"fnn train: {e}", file=sys.stderr)
+        return 3
+    evaluate = train.make_evaluate(model)
+    test_loss, test_accuracy = evaluate(
+        result.best_params, result.best_state, jnp.asarray(mnist.test.x), jnp.asarray(mnist.test.labels)
+    )
+    history = result.history
+    train_seconds = sum(h["train_seconds"] for h in history)
+    metrics = {
+        "model": args.model,
+        "test_accuracy": test_accuracy,
+        "test_loss": test_loss,
+        "best_epoch": max(history, key=lambda h: h["val_accuracy"])["epoch"],
+        "epochs": len(history),
+        "stopped_early": result.stopped_early,
+        "images_per_second": sum(h["images"] for h in history) / train_seconds,
+        "seconds": time.perf_counter() - start,
+        "device": _device(),
+    }
+    (out / "history.json").write_text(json.dumps(history))
+    (out / "metrics.json").write_text(json.dumps(metrics, indent=1))
+    plots.training_curves(history, f"{args.model}: test accuracy {100 * test_accuracy:.2f}%").savefig(
+        out / "curves.png", dpi=120
+    )
+    print(json.dumps(metrics))
+    return 0
+
+
+def _eval(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    import jax
+    import jax.numpy as jnp
+
+    from fnn import checkpoint, data, models, train
+
+    path = Path(args.checkpoint)
+    path = path / "checkpoint.npz" if path.is_dir() else path
+    meta = checkpoint.read_meta(path)
+    model = models.MODELS[meta["model"]](**_model_kwargs(meta))
+    _, params, state = model.init(jax.random.key(0), models.INPUT_SHAPE)
+    restored, _ = checkpoint.load(path, {"best": {"params": params, "state": state}})
+    mnist = data.load_mnist(
+        args.data or meta.get("data"), validation=meta["validation"], seed=meta["seed"], subtract_mean=True
+    )
+    evaluate = train.make_evaluate(model)
+    best = restored["best"]
+    test_loss, test_accuracy = evaluate(
+        best["params"], best["state"], jnp.asarray(mnist.test.x), jnp.asarray(mnist.test.labels)
+    )
+    print(
+        json.dumps(
+            {
+                "model": meta["model"],
+                "test_accuracy": test_accuracy,
+                "test_loss": test_loss,
+                "checkpoint": str(path),
+            }
+        )
+    )
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="fnn", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -69,12 +231,57 @@ def build_parser() -> argparse.ArgumentParser:
     )
     g.add_argument("--no-fd", action="store_true", help="skip the finite-difference witness")
     g.set_defaults(run=_gradcheck)
+
+    from fnn.models import RECIPES
+    from fnn.optim import OPTIMIZERS
+    from fnn.train import DRIVERS, GRADIENTS
+
+    t = sub.add_parser(
+        "train",
+        help="train a model on MNIST; writes history.json, metrics.json, curves.png, a checkpoint",
+        description="Defaults (optimizer, lr, epochs, ...) are each model's measured recipe; see the README.",
+    )
+    t.add_argument("--model", choices=sorted(RECIPES), default="cnn")
+    t.add_argument("--optimizer", choices=sorted(OPTIMIZERS))
+    t.add_argument("--lr", type=float, help="peak learning rate (linear warm-up, then cosine decay)")
+    t.add_argument("--momentum", type=float, help="mu of momentum and nesterov")
+    t.add_argument("--epochs", type=int, help="total epochs (with --resume: until this many are done)")
+    t.add_argument("--batch-size", dest="batch_size", type=int)
+    t.add_argument("--weight-decay", dest="weight_decay", type=float, help="L2 on weights, not biases or BN")
+    t.add_argument("--warmup-steps", dest="warmup_steps", type=int)
+    t.add_argument("--schedule", choices=["cosine", "constant"])
+    t.add_argument("--seed", type=int, default=0)
+    t.add_argument("--gradients", choices=GRADIENTS, default="manual")
+    t.add_argument("--conv-impl", dest="conv_impl", choices=["direct", "im2col", "xla"], default="xla")
+    t.add_argument("--driver", choices=DRIVERS, help="epoch driver (default: step on CPU, scan on GPU)")
+    t.add_argument("--validation", type=int, default=5000, help="training images held out for validation")
+    t.add_argument(
+        "--patience", type=int, help="stop after this many epochs without a better validation accuracy"
+    )
+    t.add_argument(
+        "--data", help="MNIST file or IDX folder (default: FNN_MNIST, data/mnist_all.mat, cache, download)"
+    )
+    t.add_argument("--out", default="runs/cnn", help="output folder (default runs/cnn)")
+    t.add_argument("--resume", action="store_true", help="continue from the checkpoint in --out")
+    t.set_defaults(run=_train)
+
+    e = sub.add_parser("eval", help="test accuracy of a checkpoint's best parameters")
+    e.add_argument("--checkpoint", required=True, help="a run folder or its checkpoint.npz")
+    e.add_argument("--data", help="MNIST file (default: the one the run used)")
+    e.set_defaults(run=_eval)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    from fnn.checkpoint import CheckpointError
+    from fnn.data import DataError
+
     args = build_parser().parse_args(argv)
-    return args.run(args)
+    try:
+        return args.run(args)
+    except (DataError, CheckpointError) as e:
+        print(f"fnn {args.command}: {e}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":

@@ -1,0 +1,119 @@
+"""Ready models for 28 x 28 x 1 MNIST images; each is a Layer (a `serial`).
+
+- `mlp`: flatten - [affine - (batch norm) - relu - (dropout)] per hidden size - affine 10.
+- `cnn`: conv 3x3x32 pad 1 - (bn) - relu - maxpool 2 - conv 3x3x64 pad 1 - (bn) - relu -
+  maxpool 2 - affine 128 - (bn) - relu - (dropout) - affine 10.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import NamedTuple
+
+from fnn import layers
+from fnn.layer import Layer, serial
+
+__all__ = ["mlp", "cnn", "MODELS", "INPUT_SHAPE", "Recipe", "RECIPES"]
+
+INPUT_SHAPE = (28, 28, 1)
+
+
+def mlp(
+    hidden: Sequence[int] = (512, 256),
+    *,
+    batch_norm: bool = False,
+    drop_rate: float = 0.0,
+    num_classes: int = 10,
+    weight_scale: float | None = None,
+) -> Layer:
+    """A multilayer perceptron; `weight_scale` overrides He initialisation of every affine."""
+    stack = [layers.flatten()]
+    for i, width in enumerate(hidden):
+        stack.append(layers.affine(width, weight_scale=weight_scale, name=f"affine{i + 1}"))
+        if batch_norm:
+            stack.append(layers.batch_norm(name=f"batch_norm{i + 1}"))
+        stack.append(layers.relu())
+        if drop_rate:
+            stack.append(layers.dropout(drop_rate))
+    stack.append(layers.affine(num_classes, weight_scale=weight_scale, name="scores"))
+    return serial(*stack, name="mlp")
+
+
+def cnn(
+    *,
+    batch_norm: bool = False,
+    conv_impl: str = "xla",
+    channels: tuple[int, int] = (32, 64),
+    hidden: int = 128,
+    drop_rate: float = 0.0,
+    num_classes: int = 10,
+    weight_scale: float | None = None,
+) -> Layer:
+    """The training issue's CNN, optionally with batch norm after each conv and the hidden affine."""
+    stack = []
+    for i, width in enumerate(channels):
+        stack.append(
+            layers.conv2d(width, 3, padding=1, impl=conv_impl, weight_scale=weight_scale, name=f"conv{i + 1}")
+        )
+        if batch_norm:
+            stack.append(layers.batch_norm(name=f"batch_norm{i + 1}"))
+        stack += [layers.relu(), layers.max_pool2d(2)]
+    stack.append(layers.affine(hidden, weight_scale=weight_scale, name="affine1"))
+    if batch_norm:
+        stack.append(layers.batch_norm(name="batch_norm3"))
+    stack.append(layers.relu())
+    if drop_rate:
+        stack.append(layers.dropout(drop_rate))
+    stack.append(layers.affine(num_classes, weight_scale=weight_scale, name="scores"))
+    return serial(*stack, name="cnn-bn" if batch_norm else "cnn")
+
+
+MODELS = {
+    "mlp": lambda **kw: mlp(**kw),
+    "cnn": lambda **kw: cnn(**kw),
+    "cnn-bn": lambda **kw: cnn(batch_norm=True, **kw),
+}
+
+
+class Recipe(NamedTuple):
+    """Training defaults chosen by measurement (README, "Recipes"), used by `fnn train`."""
+
+    epochs: int
+    optimizer: str
+    lr: float
+    momentum: float
+    batch_size: int
+    weight_decay: float
+    warmup_steps: int
+    schedule: str = "cosine"
+
+
+RECIPES = {
+    "mlp": Recipe(
+        epochs=20,
+        optimizer="momentum",
+        lr=0.05,
+        momentum=0.9,
+        batch_size=128,
+        weight_decay=5e-4,
+        warmup_steps=200,
+    ),
+    "cnn": Recipe(
+        epochs=5,
+        optimizer="momentum",
+        lr=0.05,
+        momentum=0.9,
+        batch_size=128,
+        weight_decay=5e-4,
+        warmup_steps=200,
+    ),
+    "cnn-bn": Recipe(
+        epochs=5,
+        optimizer="momentum",
+        lr=0.1,
+        momentum=0.9,
+        batch_size=128,
+        weight_decay=5e-4,
+        warmup_steps=200,
+    ),
+}

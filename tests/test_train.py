@@ -1,0 +1,138 @@
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from fnn import checkpoint, models, optim
+from fnn.data import MNIST, Split
+from fnn.losses import softmax_cross_entropy
+from fnn.train import DivergedError, fit, init_train_state, make_epoch, make_evaluate, make_train_step
+
+
+def small_cnn(**kw):
+    return models.cnn(channels=(4, 8), hidden=16, **kw)
+
+
+def leaves_equal(a, b, rtol=0.0, atol=0.0):
+    for x, y in zip(jax.tree.leaves(a), jax.tree.leaves(b)):
+        np.testing.assert_allclose(np.asarray(x), np.asarray(y), rtol=rtol, atol=atol)
+
+
+@pytest.mark.parametrize(
+    "make_model", [lambda: small_cnn(batch_norm=True, drop_rate=0.2), lambda: models.mlp((32, 16))]
+)
+def test_manual_and_autodiff_steps_give_the_same_parameters_after_20_steps(tiny_mnist, make_model):
+    model = make_model()
+    opt = optim.momentum(0.05)
+    x, labels = jnp.asarray(tiny_mnist.train.x[:32]), jnp.asarray(tiny_mnist.train.labels[:32])
+    states = {}
+    for gradients in ("manual", "autodiff"):
+        step = make_train_step(model, softmax_cross_entropy, opt, gradients)
+        ts = init_train_state(model, opt, (28, 28, 1), seed=1)
+        for _ in range(20):
+            ts, (loss, _) = step(ts, x, labels)
+        states[gradients] = ts
+    assert float(loss) < 1.0  # it learned something
+    leaves_equal(states["manual"].params, states["autodiff"].params, rtol=2e-4, atol=2e-5)
+    leaves_equal(states["manual"].state, states["autodiff"].state, rtol=2e-4, atol=2e-5)
+
+
+@pytest.mark.parametrize("driver", ["step", "scan"])
+def test_two_epochs_compile_the_step_once_and_drivers_agree(tiny_mnist, driver):
+    model = models.mlp((16,))
+    opt = optim.sgd(0.1)
+    epoch = make_epoch(model, softmax_cross_entropy, opt, batch_size=32, driver=driver)
+    ts = init_train_state(model, opt, (28, 28, 1))
+    x, labels = jnp.asarray(tiny_mnist.train.x), jnp.asarray(tiny_mnist.train.labels)
+    for e in range(2):
+        ts, losses, correct = epoch(ts, x, labels, jax.random.key(e))
+    assert losses.shape == (250 // 32,)  # the partial batch is dropped
+    assert int(ts.step) == 2 * (250 // 32)
+    for compiled in epoch.compiled:
+        assert compiled._cache_size() == 1
+    other = make_epoch(
+        model, softmax_cross_entropy, opt, batch_size=32, driver="scan" if driver == "step" else "step"
+    )
+    ts2 = init_train_state(model, opt, (28, 28, 1))
+    for e in range(2):
+        ts2, _, _ = other(ts2, x, labels, jax.random.key(e))
+    leaves_equal(ts.params, ts2.params, rtol=1e-5, atol=1e-6)
+
+
+def test_evaluate_handles_a_partial_last_batch(tiny_mnist):
+    model = models.mlp((16,))
+    _, params, state = model.init(jax.random.key(0), (28, 28, 1))
+    x, labels = jnp.asarray(tiny_mnist.test.x), jnp.asarray(tiny_mnist.test.labels)
+    loss, accuracy = make_evaluate(model, batch_size=32)(params, state, x, labels)  # 100 = 3*32 + 4
+    scores = model.apply(params, state, x)[0]
+    np.testing.assert_allclose(loss, float(softmax_cross_entropy(scores, labels)[0]), rtol=1e-5)
+    assert accuracy == pytest.approx(float((scores.argmax(1) == labels).mean()))
+
+
+def test_fit_learns_records_history_and_keeps_the_best(tiny_mnist, tmp_path):
+    model = small_cnn()
+    result = fit(
+        model, tiny_mnist, optim.momentum(0.05), epochs=3, batch_size=25, checkpoint_path=tmp_path / "c.npz"
+    )
+    assert [h["epoch"] for h in result.history] == [1, 2, 3]
+    assert result.history[-1]["val_accuracy"] > 0.8
+    best = max(result.history, key=lambda h: h["val_accuracy"])
+    loss, acc = make_evaluate(model)(
+        result.best_params,
+        result.best_state,
+        jnp.asarray(tiny_mnist.validation.x),
+        jnp.asarray(tiny_mnist.validation.labels),
+    )
+    assert acc == pytest.approx(best["val_accuracy"])
+    assert {"train_loss", "train_accuracy", "val_loss", "val_accuracy", "lr", "seconds"} <= set(
+        result.history[0]
+    )
+    assert checkpoint.read_meta(tmp_path / "c.npz")["epochs_done"] == 3
+
+
+def test_resume_is_bit_exact(tiny_mnist, tmp_path):
+    model = small_cnn(batch_norm=True, drop_rate=0.3)
+
+    def run(epochs, path, resume=False):
+        opt = optim.make_optimizer("momentum", 0.05, total_steps=4 * 10, warmup_steps=5)
+        return fit(
+            model, tiny_mnist, opt, epochs=epochs, batch_size=25, seed=7, checkpoint_path=path, resume=resume
+        )
+
+    straight = run(4, tmp_path / "a.npz")
+    run(2, tmp_path / "b.npz")
+    resumed = run(4, tmp_path / "b.npz", resume=True)
+    for a, b in zip(jax.tree.leaves(straight.train_state), jax.tree.leaves(resumed.train_state)):
+        a, b = (
+            jax.random.key_data(v) if jax.dtypes.issubdtype(v.dtype, jax.dtypes.prng_key) else v
+            for v in (a, b)
+        )
+        np.testing.assert_array_equal(np.asarray(a), np.asarray(b))
+    assert [h["train_loss"] for h in straight.history] == [h["train_loss"] for h in resumed.history]
+
+
+def test_nan_loss_stops_with_a_clear_message_and_keeps_the_last_good_checkpoint(tiny_mnist, tmp_path):
+    bad = tiny_mnist.train.x.copy()
+    data = MNIST(
+        Split(bad, tiny_mnist.train.labels), tiny_mnist.validation, tiny_mnist.test, None, "synthetic"
+    )
+    path = tmp_path / "c.npz"
+    schedule = lambda step: jnp.where(step < 10, 0.01, 1e30)  # noqa: E731  explodes in epoch 2
+    with pytest.raises(DivergedError, match=r"epoch 2.*keeps epoch 1"):
+        fit(models.mlp((16,)), data, optim.sgd(schedule), epochs=3, batch_size=25, checkpoint_path=path)
+    meta = checkpoint.read_meta(path)
+    assert meta["epochs_done"] == 1 and np.isfinite(meta["history"][0]["train_loss"])
+
+
+def test_early_stopping(tiny_mnist):
+    result = fit(models.mlp((16,)), tiny_mnist, optim.sgd(1e-6), epochs=10, batch_size=50, patience=2)
+    assert result.stopped_early and len(result.history) < 10
+
+
+def test_bad_fit_arguments(tiny_mnist):
+    with pytest.raises(ValueError, match="epochs"):
+        fit(models.mlp((4,)), tiny_mnist, optim.sgd(0.1), epochs=0)
+    with pytest.raises(ValueError, match="batch_size"):
+        fit(models.mlp((4,)), tiny_mnist, optim.sgd(0.1), epochs=1, batch_size=10**6)
+    with pytest.raises(ValueError, match="gradients"):
+        make_train_step(models.mlp((4,)), softmax_cross_entropy, optim.sgd(0.1), "numeric")
