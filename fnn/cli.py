@@ -63,7 +63,8 @@ def _device() -> str:
 
 
 def _model_kwargs(meta: dict) -> dict:
-    return {} if meta["model"] == "mlp" else {"conv_impl": meta["conv_impl"]}
+    kwargs = {"drop_rate": meta.get("drop_rate", 0.0)}
+    return kwargs if meta["model"] == "mlp" else {**kwargs, "conv_impl": meta["conv_impl"]}
 
 
 def _progress(epochs: int):
@@ -94,7 +95,7 @@ def _train(args: argparse.Namespace) -> int:
     settings = {
         k: getattr(args, k) if getattr(args, k) is not None else getattr(recipe, k) for k in recipe._fields
     }
-    out = Path(args.out)
+    out = Path(args.out or f"runs/{args.model}")
     ckpt = out / "checkpoint.npz"
     meta = {
         "model": args.model,
@@ -250,6 +251,12 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--weight-decay", dest="weight_decay", type=float, help="L2 on weights, not biases or BN")
     t.add_argument("--warmup-steps", dest="warmup_steps", type=int)
     t.add_argument("--schedule", choices=["cosine", "constant"])
+    t.add_argument(
+        "--drop-rate",
+        dest="drop_rate",
+        type=float,
+        help="dropout (probability of zeroing) before the last affine",
+    )
     t.add_argument("--seed", type=int, default=0)
     t.add_argument("--gradients", choices=GRADIENTS, default="manual")
     t.add_argument("--conv-impl", dest="conv_impl", choices=["direct", "im2col", "xla"], default="xla")
@@ -261,7 +268,7 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument(
         "--data", help="MNIST file or IDX folder (default: FNN_MNIST, data/mnist_all.mat, cache, download)"
     )
-    t.add_argument("--out", default="runs/cnn", help="output folder (default runs/cnn)")
+    t.add_argument("--out", help="output folder (default runs/<model>)")
     t.add_argument("--resume", action="store_true", help="continue from the checkpoint in --out")
     t.set_defaults(run=_train)
 

@@ -13,7 +13,7 @@ from typing import NamedTuple
 from fnn import layers
 from fnn.layer import Layer, serial
 
-__all__ = ["mlp", "cnn", "MODELS", "INPUT_SHAPE", "Recipe", "RECIPES"]
+__all__ = ["mlp", "cnn", "cnn_layers", "MODELS", "INPUT_SHAPE", "Recipe", "RECIPES"]
 
 INPUT_SHAPE = (28, 28, 1)
 
@@ -39,7 +39,15 @@ def mlp(
     return serial(*stack, name="mlp")
 
 
-def cnn(
+def cnn(*, batch_norm: bool = False, **kwargs) -> Layer:
+    """The training issue's CNN, optionally with batch norm after each conv and the hidden affine.
+
+    Keyword arguments as `cnn_layers`.
+    """
+    return serial(*cnn_layers(batch_norm=batch_norm, **kwargs), name="cnn-bn" if batch_norm else "cnn")
+
+
+def cnn_layers(
     *,
     batch_norm: bool = False,
     conv_impl: str = "xla",
@@ -49,7 +57,7 @@ def cnn(
     num_classes: int = 10,
     weight_scale: float | None = None,
 ) -> Layer:
-    """The training issue's CNN, optionally with batch norm after each conv and the hidden affine."""
+    """The layers of `cnn`, in order (to inspect intermediate outputs)."""
     stack = []
     for i, width in enumerate(channels):
         stack.append(
@@ -65,7 +73,7 @@ def cnn(
     if drop_rate:
         stack.append(layers.dropout(drop_rate))
     stack.append(layers.affine(num_classes, weight_scale=weight_scale, name="scores"))
-    return serial(*stack, name="cnn-bn" if batch_norm else "cnn")
+    return stack
 
 
 MODELS = {
@@ -85,6 +93,7 @@ class Recipe(NamedTuple):
     batch_size: int
     weight_decay: float
     warmup_steps: int
+    drop_rate: float = 0.0
     schedule: str = "cosine"
 
 
@@ -103,17 +112,19 @@ RECIPES = {
         optimizer="momentum",
         lr=0.05,
         momentum=0.9,
-        batch_size=128,
+        batch_size=64,
         weight_decay=5e-4,
         warmup_steps=200,
+        drop_rate=0.3,
     ),
     "cnn-bn": Recipe(
         epochs=5,
         optimizer="momentum",
-        lr=0.1,
+        lr=0.05,
         momentum=0.9,
-        batch_size=128,
+        batch_size=64,
         weight_decay=5e-4,
         warmup_steps=200,
+        drop_rate=0.3,
     ),
 }

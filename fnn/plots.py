@@ -8,7 +8,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
-__all__ = ["training_curves"]
+__all__ = ["training_curves", "confusion", "digit_grid", "lines", "image_grid"]
 
 
 def training_curves(history: list[dict], title: str = "") -> plt.Figure:
@@ -31,5 +31,86 @@ def training_curves(history: list[dict], title: str = "") -> plt.Figure:
     ax_acc.grid(alpha=0.3)
     if title:
         fig.suptitle(title)
+    fig.tight_layout()
+    return fig
+
+
+def confusion(counts: np.ndarray, title: str = "confusion matrix (test)") -> plt.Figure:
+    """counts[true, predicted] as an annotated heat map."""
+    fig, ax = plt.subplots(figsize=(6.5, 5.5))
+    image = ax.imshow(np.log1p(counts), cmap="Blues")
+    for (i, j), value in np.ndenumerate(counts):
+        if value:
+            ax.text(
+                j,
+                i,
+                str(value),
+                ha="center",
+                va="center",
+                fontsize=7,
+                color="white" if value > counts.max() / 3 else "black",
+            )
+    ax.set(
+        xlabel="predicted", ylabel="true", title=title, xticks=range(len(counts)), yticks=range(len(counts))
+    )
+    fig.colorbar(image, ax=ax, label="log(1 + count)")
+    fig.tight_layout()
+    return fig
+
+
+def digit_grid(images: np.ndarray, captions: list[str], title: str, columns: int = 8) -> plt.Figure:
+    """Images (n, 28, 28[, 1]) in a grid, each with a caption."""
+    rows = max(1, int(np.ceil(len(images) / columns)))
+    fig, axes = plt.subplots(rows, columns, figsize=(1.4 * columns, 1.6 * rows), squeeze=False)
+    for ax in axes.flat:
+        ax.axis("off")
+    for ax, image, caption in zip(axes.flat, images, captions):
+        ax.imshow(np.squeeze(image), cmap="gray_r")
+        ax.set_title(caption, fontsize=8)
+    fig.suptitle(title)
+    fig.tight_layout()
+    return fig
+
+
+def lines(
+    series: dict[str, tuple],
+    *,
+    xlabel: str,
+    ylabel: str,
+    title: str,
+    logx: bool = False,
+    logy: bool = False,
+    smooth: int = 1,
+) -> plt.Figure:
+    """One line per name: series[name] = (x, y); `smooth` averages y over a moving window."""
+    fig, ax = plt.subplots(figsize=(7, 4.5))
+    for name, (x, y) in series.items():
+        y = np.asarray(y, float)
+        if smooth > 1 and len(y) > smooth:
+            y = np.convolve(y, np.ones(smooth) / smooth, mode="valid")
+            x = np.asarray(x)[smooth - 1 :]
+        ax.plot(x, y, marker="o" if len(y) < 30 else None, label=name)
+    ax.set(xlabel=xlabel, ylabel=ylabel, title=title)
+    if logx:
+        ax.set_xscale("log")
+    if logy:
+        ax.set_yscale("log")
+    ax.grid(alpha=0.3)
+    ax.legend()
+    fig.tight_layout()
+    return fig
+
+
+def image_grid(images: np.ndarray, title: str, columns: int = 8, cmap: str = "bwr") -> plt.Figure:
+    """Small images (n, h, w), each scaled symmetrically around 0 (filters, feature maps)."""
+    rows = max(1, int(np.ceil(len(images) / columns)))
+    fig, axes = plt.subplots(rows, columns, figsize=(1.3 * columns, 1.3 * rows + 0.5), squeeze=False)
+    for ax in axes.flat:
+        ax.axis("off")
+    for i, (ax, image) in enumerate(zip(axes.flat, images)):
+        bound = float(np.abs(image).max()) or 1.0
+        ax.imshow(image, cmap=cmap, vmin=-bound if cmap == "bwr" else None, vmax=bound)
+        ax.set_title(str(i), fontsize=7)
+    fig.suptitle(title)
     fig.tight_layout()
     return fig

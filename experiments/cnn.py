@@ -1,0 +1,63 @@
+"""CNN on MNIST: training curves, test accuracy, confusion matrix, misclassified digits.
+
+Question (assignment 1): train the convolutional network (conv 3x3x32 - relu - maxpool -
+conv 3x3x64 - relu - maxpool - affine 128 - relu - affine 10) with SGD + momentum; report
+the loss per iteration, train/validation accuracy per epoch and the test accuracy.
+Figures: curves.png, confusion.png, misclassified.png.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+from fnn import experiment, models, optim
+
+RECIPE = models.RECIPES["cnn"]
+
+
+@dataclasses.dataclass(frozen=True)
+class Config:
+    epochs: int = RECIPE.epochs
+    lr: float = RECIPE.lr
+    momentum: float = RECIPE.momentum
+    batch_size: int = RECIPE.batch_size
+    weight_decay: float = RECIPE.weight_decay
+    drop_rate: float = RECIPE.drop_rate
+    batch_norm: bool = False
+    conv_impl: str = "xla"
+    seed: int = 0
+    data: str | None = None
+    train_size: int | None = None  # None: all 55,000
+
+
+QUICK = {"epochs": 2, "train_size": 2000}
+
+
+def run(config: Config) -> dict:
+    mnist = experiment.load_data(config.data, train_size=config.train_size, seed=config.seed)
+    steps = config.epochs * (len(mnist.train.x) // config.batch_size)
+    opt = optim.make_optimizer(
+        "momentum",
+        config.lr,
+        total_steps=steps,
+        warmup_steps=min(RECIPE.warmup_steps, steps // 10),
+        mu=config.momentum,
+        weight_decay=config.weight_decay,
+    )
+    model = models.cnn(batch_norm=config.batch_norm, conv_impl=config.conv_impl, drop_rate=config.drop_rate)
+    return experiment.classifier_run(
+        model, mnist, opt, epochs=config.epochs, batch_size=config.batch_size, seed=config.seed, label="cnn"
+    )
+
+
+def plot(results: dict, out: Path) -> None:
+    experiment.classifier_plot(results, out, "CNN")
+
+
+def main(argv=None) -> Path:
+    return experiment.main("cnn", Config, run, plot, QUICK, argv, __doc__)
+
+
+if __name__ == "__main__":
+    main()

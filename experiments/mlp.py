@@ -1,0 +1,58 @@
+"""MLP on MNIST: training curves, test accuracy, confusion matrix, misclassified digits.
+
+Question (assignment 1): train the fully connected network with SGD + momentum and report
+the loss per iteration, the train/validation accuracy per epoch and the test accuracy.
+Figures: curves.png, confusion.png, misclassified.png.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+from fnn import experiment, models, optim
+
+
+@dataclasses.dataclass(frozen=True)
+class Config:
+    epochs: int = 20
+    lr: float = 0.05
+    momentum: float = 0.9
+    batch_size: int = 128
+    weight_decay: float = 5e-4
+    hidden: tuple = (512, 256)
+    seed: int = 0
+    data: str | None = None
+    train_size: int | None = None  # None: all 55,000
+
+
+QUICK = {"epochs": 3, "hidden": (64,), "train_size": 4000}
+
+
+def run(config: Config) -> dict:
+    mnist = experiment.load_data(config.data, train_size=config.train_size, seed=config.seed)
+    steps = config.epochs * (len(mnist.train.x) // config.batch_size)
+    opt = optim.make_optimizer(
+        "momentum",
+        config.lr,
+        total_steps=steps,
+        warmup_steps=min(200, steps // 10),
+        mu=config.momentum,
+        weight_decay=config.weight_decay,
+    )
+    model = models.mlp(config.hidden)
+    return experiment.classifier_run(
+        model, mnist, opt, epochs=config.epochs, batch_size=config.batch_size, seed=config.seed, label="mlp"
+    )
+
+
+def plot(results: dict, out: Path) -> None:
+    experiment.classifier_plot(results, out, "MLP")
+
+
+def main(argv=None) -> Path:
+    return experiment.main("mlp", Config, run, plot, QUICK, argv, __doc__)
+
+
+if __name__ == "__main__":
+    main()

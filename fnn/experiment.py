@@ -1,0 +1,243 @@
+"""What every experiment module shares: its command line, its output folder, its records.
+
+An experiment is a frozen dataclass of settings, `run(config) -> dict` (the numbers) and
+`plot(results, out_dir)` (the figures). `main(...)` turns the dataclass into flags
+(`--epochs 3`, `--lrs 0.01,0.1` for tuples), applies `--quick` (a reduced configuration that
+runs in seconds, used by the tests), writes `config.json` (every setting, the fnn and jax
+versions, the device) and `results.json`, and draws the figures into `results/<name>/`
+or `--out DIR`. Like `fnn.cli`, this module writes files; the rest of fnn does not.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import sys
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from fnn import data as data_lib
+from fnn import train
+from fnn.data import MNIST, Split
+from fnn.layer import Layer
+
+__all__ = [
+    "main",
+    "load_data",
+    "device",
+    "predict",
+    "save_figure",
+    "fit_logged",
+    "confusion_matrix",
+    "classifier_run",
+    "classifier_plot",
+]
+
+
+def device() -> str:
+    d = jax.devices()[0]
+    return f"{d.platform}:{d.device_kind} x{jax.device_count()}"
+
+
+def load_data(
+    path: str | None,
+    *,
+    train_size: int | None = None,
+    test_size: int | None = None,
+    seed: int = 0,
+    subtract_mean: bool = True,
+) -> MNIST:
+    """MNIST (validation 5000), optionally cut to the first train_size / test_size examples of each split."""
+    mnist = data_lib.load_mnist(path, seed=seed, subtract_mean=subtract_mean)
+    if train_size is None and test_size is None:
+        return mnist
+
+    def cut(split: Split, n: int | None) -> Split:
+        return split if n is None else Split(split.x[:n], split.labels[:n])
+
+    small_eval = None if test_size is None else test_size
+    return mnist._replace(
+        train=cut(mnist.train, train_size),
+        validation=cut(mnist.validation, small_eval),
+        test=cut(mnist.test, small_eval),
+    )
+
+
+def predict(model: Layer, params: Any, state: Any, x: np.ndarray, batch_size: int = 1000) -> np.ndarray:
+    """Test-mode scores (N, K) in batches."""
+    forward = jax.jit(lambda p, s, xb: model.apply(p, s, xb, train=False)[0])
+    return np.concatenate(
+        [
+            np.asarray(forward(params, state, jnp.asarray(x[i : i + batch_size])))
+            for i in range(0, len(x), batch_size)
+        ]
+    )
+
+
+def save_figure(fig, path: Path) -> str:
+    import matplotlib.pyplot as plt
+
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path.name
+
+
+def _parse_value(kind: Any, text: str) -> Any:
+    if isinstance(kind, tuple):
+        return tuple(type(kind[0])(v) for v in text.split(",")) if kind else tuple(text.split(","))
+    if isinstance(kind, bool):
+        return text.lower() in ("1", "true", "yes")
+    return type(kind)(text) if kind is not None else text
+
+
+def main(
+    name: str,
+    config_type: type,
+    run: Callable[[Any], dict],
+    plot: Callable[[dict, Path], None],
+    quick: dict,
+    argv: Sequence[str] | None = None,
+    doc: str | None = None,
+) -> Path:
+    """Parse flags into `config_type`, run, write config.json/results.json and the figures."""
+    defaults = config_type()
+    parser = argparse.ArgumentParser(prog=f"python -m experiments.{name}", description=doc)
+    for field in dataclasses.fields(config_type):
+        value = getattr(defaults, field.name)
+        shown = ",".join(map(str, value)) if isinstance(value, tuple) else value
+        parser.add_argument(
+            f"--{field.name.replace('_', '-')}",
+            dest=field.name,
+            metavar=field.name.upper(),
+            help=f"default {shown}",
+        )
+    parser.add_argument("--quick", action="store_true", help=f"reduced run in seconds: {quick}")
+    parser.add_argument("--out", help=f"output folder (default results/{name})")
+    args = parser.parse_args(argv)
+    config = dataclasses.replace(defaults, **quick) if args.quick else defaults
+    given = {
+        f.name: _parse_value(getattr(defaults, f.name), getattr(args, f.name))
+        for f in dataclasses.fields(config_type)
+        if getattr(args, f.name) is not None
+    }
+    config = dataclasses.replace(config, **given)
+    out = Path(args.out or Path("results") / name)
+    out.mkdir(parents=True, exist_ok=True)
+    record = {
+        "experiment": name,
+        "quick": args.quick,
+        **dataclasses.asdict(config),
+        "fnn": __import__("fnn").__version__,
+        "jax": jax.__version__,
+        "device": device(),
+    }
+    (out / "config.json").write_text(json.dumps(record, indent=1))
+    start = time.perf_counter()
+    print(f"experiments.{name}: {config}", file=sys.stderr, flush=True)
+    results = run(config)
+    results["seconds"] = time.perf_counter() - start
+    results["quick"] = args.quick
+    plot(results, out)
+    (out / "results.json").write_text(json.dumps(results, indent=1, default=_jsonable))
+    print(f"experiments.{name}: wrote {out} in {results['seconds']:.0f}s", file=sys.stderr)
+    return out
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, (np.generic, jax.Array)):
+        return np.asarray(value).tolist()
+    raise TypeError(f"not JSON serialisable: {type(value).__name__}")
+
+
+def fit_logged(
+    model: Layer,
+    mnist: MNIST,
+    optimizer,
+    *,
+    epochs: int,
+    batch_size: int,
+    seed: int = 0,
+    loss=None,
+    label: str = "",
+) -> train.FitResult:
+    """`train.fit` with a one-line progress report per epoch on stderr."""
+
+    def log(record: dict) -> None:
+        print(
+            f"  {label} epoch {record['epoch']}/{epochs}: loss {record['train_loss']:.4f} "
+            f"val {100 * record['val_accuracy']:.2f}% ({record['seconds']:.1f}s)",
+            file=sys.stderr,
+            flush=True,
+        )
+
+    kwargs = {} if loss is None else {"loss": loss}
+    return train.fit(
+        model, mnist, optimizer, epochs=epochs, batch_size=batch_size, seed=seed, log=log, **kwargs
+    )
+
+
+def confusion_matrix(labels: np.ndarray, predicted: np.ndarray, num_classes: int = 10) -> np.ndarray:
+    """counts[true, predicted]."""
+    counts = np.zeros((num_classes, num_classes), np.int64)
+    np.add.at(counts, (labels, predicted), 1)
+    return counts
+
+
+def classifier_run(
+    model: Layer,
+    mnist: MNIST,
+    optimizer,
+    *,
+    epochs: int,
+    batch_size: int,
+    seed: int,
+    label: str,
+    shown: int = 32,
+) -> dict:
+    """Train, then evaluate the best-validation parameters on test: the numbers behind the
+    curves, the confusion matrix and the misclassified digits of the `mlp` and `cnn` experiments."""
+    result = fit_logged(model, mnist, optimizer, epochs=epochs, batch_size=batch_size, seed=seed, label=label)
+    scores = predict(model, result.best_params, result.best_state, mnist.test.x)
+    predicted = scores.argmax(axis=1)
+    wrong = np.flatnonzero(predicted != mnist.test.labels)
+    mean = 0.0 if mnist.pixel_mean is None else mnist.pixel_mean
+    images = np.clip(np.rint(255 * (mnist.test.x[wrong[:shown]] + mean)), 0, 255).astype(np.uint8)
+    return {
+        "history": result.history,
+        "test_accuracy": float((predicted == mnist.test.labels).mean()),
+        "test_size": len(mnist.test.labels),
+        "confusion": confusion_matrix(mnist.test.labels, predicted).tolist(),
+        "misclassified": {
+            "index": wrong[:shown].tolist(),
+            "true": mnist.test.labels[wrong[:shown]].tolist(),
+            "predicted": predicted[wrong[:shown]].tolist(),
+            "images": images.reshape(len(images), -1).tolist(),
+        },
+    }
+
+
+def classifier_plot(results: dict, out: Path, name: str) -> None:
+    from fnn import plots
+
+    acc = 100 * results["test_accuracy"]
+    save_figure(
+        plots.training_curves(results["history"], f"{name}: test accuracy {acc:.2f}%"), out / "curves.png"
+    )
+    save_figure(
+        plots.confusion(np.asarray(results["confusion"]), f"{name}: confusion matrix (test)"),
+        out / "confusion.png",
+    )
+    wrong = results["misclassified"]
+    images = np.asarray(wrong["images"], np.uint8).reshape(-1, 28, 28)
+    captions = [f"#{i}: {t} -> {p}" for i, t, p in zip(wrong["index"], wrong["true"], wrong["predicted"])]
+    save_figure(
+        plots.digit_grid(images, captions, f"{name}: misclassified test digits (true -> predicted)"),
+        out / "misclassified.png",
+    )
