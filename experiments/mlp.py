@@ -13,13 +13,17 @@ from pathlib import Path
 from fnn import experiment, models, optim
 
 
+RECIPE = models.RECIPES["mlp"]
+
+
 @dataclasses.dataclass(frozen=True)
 class Config:
-    epochs: int = 20
-    lr: float = 0.05
-    momentum: float = 0.9
-    batch_size: int = 128
-    weight_decay: float = 5e-4
+    epochs: int = RECIPE.epochs
+    lr: float = RECIPE.lr
+    momentum: float = RECIPE.momentum
+    batch_size: int = RECIPE.batch_size
+    weight_decay: float = RECIPE.weight_decay
+    drop_rate: float = RECIPE.drop_rate
     hidden: tuple = (512, 256)
     seed: int = 0
     data: str | None = None
@@ -36,11 +40,11 @@ def run(config: Config) -> dict:
         "momentum",
         config.lr,
         total_steps=steps,
-        warmup_steps=min(200, steps // 10),
+        warmup_steps=min(RECIPE.warmup_steps, steps // 10),
         mu=config.momentum,
         weight_decay=config.weight_decay,
     )
-    model = models.mlp(config.hidden)
+    model = models.mlp(config.hidden, drop_rate=config.drop_rate)
     return experiment.classifier_run(
         model, mnist, opt, epochs=config.epochs, batch_size=config.batch_size, seed=config.seed, label="mlp"
     )

@@ -101,11 +101,12 @@ RECIPES = {
     "mlp": Recipe(
         epochs=20,
         optimizer="momentum",
-        lr=0.05,
+        lr=0.1,
         momentum=0.9,
         batch_size=128,
         weight_decay=5e-4,
         warmup_steps=200,
+        drop_rate=0.3,
     ),
     "cnn": Recipe(
         epochs=5,
