@@ -12,7 +12,6 @@ from pathlib import Path
 
 from fnn import experiment, models, optim
 
-
 RECIPE = models.RECIPES["mlp"]
 
 

@@ -89,7 +89,7 @@ def _train(args: argparse.Namespace) -> int:
     import jax.numpy as jnp
 
     import fnn
-    from fnn import checkpoint, data, models, optim, plots, train
+    from fnn import checkpoint, data, models, optim, parallel, plots, train
 
     recipe = models.RECIPES[args.model]
     settings = {
@@ -153,6 +153,7 @@ def _train(args: argparse.Namespace) -> int:
             patience=args.patience,
             meta=meta,
             log=_progress(settings["epochs"]),
+            mesh=None if args.devices == 1 else parallel.data_mesh(args.devices),
         )
     except train.DivergedError as e:
         print(f"fnn train: {e}", file=sys.stderr)
@@ -270,6 +271,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     t.add_argument("--out", help="output folder (default runs/<model>)")
     t.add_argument("--resume", action="store_true", help="continue from the checkpoint in --out")
+    t.add_argument(
+        "--devices",
+        type=int,
+        default=1,
+        help="data-parallel over this many devices (on CPU: XLA_FLAGS=--xla_force_host_platform_device_count=N)",
+    )
     t.set_defaults(run=_train)
 
     e = sub.add_parser("eval", help="test accuracy of a checkpoint's best parameters")

@@ -225,6 +225,7 @@ def fit(
     patience: int | None = None,
     meta: dict | None = None,
     log: Callable[[dict], None] | None = None,
+    mesh: Any = None,
 ) -> FitResult:
     """Train for `epochs` epochs in total, evaluating on the validation split after each.
 
@@ -234,6 +235,8 @@ def fit(
             until `epochs` epochs are done (bit for bit the same as an uninterrupted run on CPU).
         patience: stop when validation accuracy has not improved for this many epochs.
         log: called with each epoch's history record (the CLI prints a progress line).
+        mesh: a `jax.sharding.Mesh` (see `fnn.parallel.data_mesh`) to split every batch across
+            its devices; batch_size must be divisible by its size.
 
     Raises:
         DivergedError: the mean training loss of an epoch was NaN or Inf; the checkpoint
@@ -255,7 +258,17 @@ def fit(
         history = saved_meta["history"]
     x, labels = _to_device(data.train)
     val_x, val_labels = _to_device(data.validation)
-    epoch_fn = make_epoch(model, loss, optimizer, batch_size=batch_size, gradients=gradients, driver=driver)
+    if mesh is None:
+        epoch_fn = make_epoch(
+            model, loss, optimizer, batch_size=batch_size, gradients=gradients, driver=driver
+        )
+    else:
+        from fnn import parallel
+
+        epoch_fn = parallel.make_parallel_epoch(
+            model, loss, optimizer, mesh=mesh, batch_size=batch_size, gradients=gradients
+        )
+        ts, x, labels, val_x, val_labels = parallel.replicate(mesh, (ts, x, labels, val_x, val_labels))
     evaluate = make_evaluate(model, loss)
     data_key = jax.random.fold_in(jax.random.key(seed), 1)
     best_accuracy = max((h["val_accuracy"] for h in history), default=-1.0)
