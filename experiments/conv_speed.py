@@ -9,6 +9,7 @@ xla measured in the same run. Figures: speed.png (forward+backward time per conf
 from __future__ import annotations
 
 import dataclasses
+import sys
 import time
 from pathlib import Path
 
@@ -82,6 +83,7 @@ def run(config: Config) -> dict:
                 f"  size {size} batch {batch}: "
                 + ", ".join(f"{impl} {row[f'{impl}_forward_backward_ms']:.2f} ms" for impl in CONV_IMPLS),
                 flush=True,
+                file=sys.stderr,
             )
     fastest = {}
     for row in rows:

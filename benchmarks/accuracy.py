@@ -1,0 +1,69 @@
+"""Time to accuracy: train a model with its recipe (fnn's defaults) and report the training
+time (compilation and evaluation excluded) at which the test accuracy, measured after each
+epoch, first reached 98%, 99% and 99.2%. Prints JSON.
+
+    python -m benchmarks.accuracy [--model cnn] [--epochs 5] [--batch-size B] [--lr LR]
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+
+import jax
+import jax.numpy as jnp
+
+from benchmarks.common import emit, machine
+from fnn import data, models, optim
+from fnn.losses import softmax_cross_entropy
+from fnn.train import default_driver, init_train_state, make_epoch, make_evaluate
+
+THRESHOLDS = (0.98, 0.99, 0.992)
+
+
+def main(argv=None) -> dict:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.accuracy", description=__doc__)
+    parser.add_argument("--model", default="cnn", choices=sorted(models.MODELS))
+    parser.add_argument("--epochs", type=int)
+    parser.add_argument("--batch-size", type=int)
+    parser.add_argument("--lr", type=float)
+    parser.add_argument("--driver", default=None)
+    args = parser.parse_args(argv)
+    recipe = models.RECIPES[args.model]
+    epochs = args.epochs or recipe.epochs
+    batch_size = args.batch_size or recipe.batch_size
+    lr = args.lr or recipe.lr
+    mnist = data.load_mnist(subtract_mean=True)
+    x, labels = jnp.asarray(mnist.train.x), jnp.asarray(mnist.train.labels)
+    test_x, test_labels = jnp.asarray(mnist.test.x), jnp.asarray(mnist.test.labels)
+    model = models.MODELS[args.model](drop_rate=recipe.drop_rate)
+    steps = epochs * (len(x) // batch_size)
+    opt = optim.make_optimizer(recipe.optimizer, lr, total_steps=steps, warmup_steps=min(recipe.warmup_steps, steps // 10),
+                               mu=recipe.momentum, weight_decay=recipe.weight_decay)
+    driver = args.driver or default_driver()
+    epoch = make_epoch(model, softmax_cross_entropy, opt, batch_size=batch_size, driver=driver)
+    evaluate = make_evaluate(model)
+    # compile once on a throw-away state so that no compilation is timed
+    warm = init_train_state(model, opt, (28, 28, 1), seed=1)
+    jax.block_until_ready(epoch(warm, x[: batch_size * 2], labels[: batch_size * 2], jax.random.key(0))[1])
+    ts = init_train_state(model, opt, (28, 28, 1))
+    elapsed, curve, reached = 0.0, [], {}
+    for e in range(epochs):
+        start = time.perf_counter()
+        ts, losses, _ = epoch(ts, x, labels, jax.random.key(e))
+        jax.block_until_ready(losses)
+        elapsed += time.perf_counter() - start
+        _, accuracy = evaluate(ts.params, ts.state, test_x, test_labels)
+        curve.append({"epoch": e + 1, "seconds": elapsed, "test_accuracy": accuracy})
+        for t in THRESHOLDS:
+            if accuracy >= t and str(t) not in reached:
+                reached[str(t)] = elapsed
+    out = {"benchmark": "accuracy", **machine(), "model": args.model, "driver": driver, "batch_size": batch_size,
+           "lr": lr, "epochs": epochs, "seconds_to_test_accuracy": reached, "curve": curve,
+           "final_test_accuracy": curve[-1]["test_accuracy"]}
+    emit(out)
+    return out
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# The prepared GPU check: run on an accelerator machine from the repository root with
+# $OUT set to a folder for the JSON results. Uses that machine's own jax (no install).
+set -u
+export PYTHONPATH="$PWD${PYTHONPATH:+:$PYTHONPATH}"
+OUT=${OUT:-gpu_results}
+mkdir -p "$OUT"
+python3 -c "import jax; print('jax', jax.__version__, jax.devices())" | tee "$OUT/devices.txt"
+nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv | tee -a "$OUT/devices.txt"
+run() {  # name, command...
+  local name=$1; shift
+  local start=$SECONDS
+  timeout 240 "$@" > "$OUT/$name.json" 2> "$OUT/$name.err"
+  echo "$name: rc=$? $((SECONDS - start))s"
+}
+run epoch_b128 python3 -m benchmarks.epoch --batch-size 128 --repeats 5
+run epoch_b512 python3 -m benchmarks.epoch --batch-size 512 --repeats 5
+run accuracy_cnn python3 -m benchmarks.accuracy --model cnn --driver scan
+run accuracy_cnn_bn python3 -m benchmarks.accuracy --model cnn-bn --driver scan
+run train_step python3 -m benchmarks.train_step --repeats 30
+run conv python3 -m benchmarks.conv --repeats 10
+run gradcheck python3 -m fnn.cli gradcheck --no-fd --json "$OUT/gradcheck_table.json"
+tail -n 3 "$OUT"/*.err
