@@ -7,17 +7,17 @@ OUT=${OUT:-gpu_results}
 mkdir -p "$OUT"
 python3 -c "import jax; print('jax', jax.__version__, jax.devices())" | tee "$OUT/devices.txt"
 nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv | tee -a "$OUT/devices.txt"
-run() {  # name, command...
-  local name=$1; shift
+run() {  # name, seconds allowed, command...
+  local name=$1 limit=$2; shift 2
   local start=$SECONDS
-  timeout 240 "$@" > "$OUT/$name.json" 2> "$OUT/$name.err"
+  timeout "$limit" "$@" > "$OUT/$name.json" 2> "$OUT/$name.err"
   echo "$name: rc=$? $((SECONDS - start))s"
 }
-run epoch_b128 python3 -m benchmarks.epoch --batch-size 128 --repeats 5
-run epoch_b512 python3 -m benchmarks.epoch --batch-size 512 --repeats 5
-run accuracy_cnn python3 -m benchmarks.accuracy --model cnn --driver scan
-run accuracy_cnn_bn python3 -m benchmarks.accuracy --model cnn-bn --driver scan
-run train_step python3 -m benchmarks.train_step --repeats 30
-run conv python3 -m benchmarks.conv --repeats 10
-run gradcheck python3 -m fnn.cli gradcheck --no-fd --json "$OUT/gradcheck_table.json"
+run epoch_b128 100 python3 -m benchmarks.epoch --batch-size 128 --repeats 5
+run epoch_b512 80 python3 -m benchmarks.epoch --batch-size 512 --repeats 5
+run accuracy_cnn 80 python3 -m benchmarks.accuracy --model cnn --driver scan
+run accuracy_cnn_bn 80 python3 -m benchmarks.accuracy --model cnn-bn --driver scan
+run train_step 60 python3 -m benchmarks.train_step --repeats 30
+run conv 60 python3 -m benchmarks.conv --repeats 10
+run gradcheck 70 python3 -m fnn.cli gradcheck --no-fd --json "$OUT/gradcheck_table.json"
 tail -n 3 "$OUT"/*.err
