@@ -20,4 +20,21 @@ run accuracy_cnn_bn 80 python3 -m benchmarks.accuracy --model cnn-bn --driver sc
 run train_step 60 python3 -m benchmarks.train_step --repeats 30
 run conv 60 python3 -m benchmarks.conv --repeats 10
 run gradcheck 70 python3 -m fnn.cli gradcheck --no-fd --json "$OUT/gradcheck_table.json"
-tail -n 3 "$OUT"/*.err
+# Few files come back from the device machine: merge everything into one JSON and one log.
+python3 - "$OUT" <<'PY'
+import json, pathlib, sys
+out = pathlib.Path(sys.argv[1])
+merged = {}
+for f in sorted(out.glob("*.json")):
+    try:
+        merged[f.stem] = json.loads(f.read_text())
+    except ValueError as e:
+        merged[f.stem] = {"error": str(e)}
+(out / "all.json").write_text(json.dumps(merged, indent=1))
+logs = "".join(f"==> {f.name}\n{f.read_text()[-2000:]}\n" for f in sorted(out.glob("*.err")))
+(out / "all.log").write_text(logs)
+for f in list(out.glob("*.json")) + list(out.glob("*.err")):
+    if f.name != "all.json":
+        f.unlink()
+PY
+tail -c 1500 "$OUT/all.log"
