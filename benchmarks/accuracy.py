@@ -38,8 +38,14 @@ def main(argv=None) -> dict:
     test_x, test_labels = jnp.asarray(mnist.test.x), jnp.asarray(mnist.test.labels)
     model = models.MODELS[args.model](drop_rate=recipe.drop_rate)
     steps = epochs * (len(x) // batch_size)
-    opt = optim.make_optimizer(recipe.optimizer, lr, total_steps=steps, warmup_steps=min(recipe.warmup_steps, steps // 10),
-                               mu=recipe.momentum, weight_decay=recipe.weight_decay)
+    opt = optim.make_optimizer(
+        recipe.optimizer,
+        lr,
+        total_steps=steps,
+        warmup_steps=min(recipe.warmup_steps, steps // 10),
+        mu=recipe.momentum,
+        weight_decay=recipe.weight_decay,
+    )
     driver = args.driver or default_driver()
     epoch = make_epoch(model, softmax_cross_entropy, opt, batch_size=batch_size, driver=driver)
     evaluate = make_evaluate(model)
@@ -59,9 +65,18 @@ def main(argv=None) -> dict:
         for t in THRESHOLDS:
             if accuracy >= t and str(t) not in reached:
                 reached[str(t)] = elapsed
-    out = {"benchmark": "accuracy", **machine(), "model": args.model, "driver": driver, "batch_size": batch_size,
-           "lr": lr, "epochs": epochs, "seconds_to_test_accuracy": reached, "curve": curve,
-           "final_test_accuracy": curve[-1]["test_accuracy"]}
+    out = {
+        "benchmark": "accuracy",
+        **machine(),
+        "model": args.model,
+        "driver": driver,
+        "batch_size": batch_size,
+        "lr": lr,
+        "epochs": epochs,
+        "seconds_to_test_accuracy": reached,
+        "curve": curve,
+        "final_test_accuracy": curve[-1]["test_accuracy"],
+    }
     emit(out)
     return out
 

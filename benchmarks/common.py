@@ -15,8 +15,14 @@ import numpy as np
 
 def machine() -> dict:
     d = jax.devices()[0]
-    return {"backend": jax.default_backend(), "device": d.device_kind, "devices": jax.device_count(),
-            "jax": jax.__version__, "python": platform.python_version(), "cpu": platform.processor() or platform.machine()}
+    return {
+        "backend": jax.default_backend(),
+        "device": d.device_kind,
+        "devices": jax.device_count(),
+        "jax": jax.__version__,
+        "python": platform.python_version(),
+        "cpu": platform.processor() or platform.machine(),
+    }
 
 
 def time_once(fn: Callable[[], object]) -> float:

@@ -29,8 +29,14 @@ def main(argv=None) -> dict:
     mnist = data.load_mnist(subtract_mean=True)
     n = args.train_size or len(mnist.train.x)
     x, labels = jnp.asarray(mnist.train.x[:n]), jnp.asarray(mnist.train.labels[:n])
-    out = {"benchmark": "epoch", **machine(), "batch_size": args.batch_size, "images_per_epoch":
-           (n // args.batch_size) * args.batch_size, "default_driver": default_driver(), "models": {}}
+    out = {
+        "benchmark": "epoch",
+        **machine(),
+        "batch_size": args.batch_size,
+        "images_per_epoch": (n // args.batch_size) * args.batch_size,
+        "default_driver": default_driver(),
+        "models": {},
+    }
     for name in args.models.split(","):
         model = models.MODELS[name](conv_impl=args.conv_impl)
         opt = optim.momentum(0.01)

@@ -26,10 +26,14 @@ def baseline_cnn(batch_norm: bool):
     keys = jax.random.split(jax.random.key(0), 4)
     he = lambda k, shape, fan: jnp.sqrt(2.0 / fan) * jax.random.normal(k, shape)  # noqa: E731
     params = {
-        "c1": he(keys[0], (3, 3, 1, 32), 9), "b1": jnp.zeros(32),
-        "c2": he(keys[1], (3, 3, 32, 64), 288), "b2": jnp.zeros(64),
-        "f1": he(keys[2], (3136, 128), 3136), "g1": jnp.zeros(128),
-        "f2": he(keys[3], (128, 10), 128), "g2": jnp.zeros(10),
+        "c1": he(keys[0], (3, 3, 1, 32), 9),
+        "b1": jnp.zeros(32),
+        "c2": he(keys[1], (3, 3, 32, 64), 288),
+        "b2": jnp.zeros(64),
+        "f1": he(keys[2], (3136, 128), 3136),
+        "g1": jnp.zeros(128),
+        "f2": he(keys[3], (128, 10), 128),
+        "g2": jnp.zeros(10),
     }
     if batch_norm:
         for name, size in (("n1", 32), ("n2", 64), ("n3", 128)):
