@@ -13,6 +13,13 @@ import jax
 import numpy as np
 
 
+def peak_rss_mib() -> float:
+    """Peak resident memory of this process so far (Linux: ru_maxrss is in KiB)."""
+    import resource
+
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
 def machine() -> dict:
     d = jax.devices()[0]
     return {

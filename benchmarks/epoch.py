@@ -12,7 +12,7 @@ import argparse
 import jax
 import jax.numpy as jnp
 
-from benchmarks.common import alternate, emit, machine
+from benchmarks.common import alternate, emit, machine, peak_rss_mib
 from fnn import data, models, optim
 from fnn.losses import softmax_cross_entropy
 from fnn.train import DRIVERS, default_driver, init_train_state, make_epoch
@@ -56,6 +56,7 @@ def main(argv=None) -> dict:
         entry["scan_over_step_time"] = seconds["scan"] / seconds["step"]
         entry["faster"] = min(seconds, key=seconds.get)
         out["models"][name] = entry
+    out["peak_rss_mib"] = peak_rss_mib()  # the whole process: data, both drivers, compilation
     emit(out)
     return out
 

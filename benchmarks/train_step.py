@@ -95,7 +95,7 @@ def main(argv=None) -> dict:
             params, base_step = baseline_cnn(name == "cnn-bn")
             state = [params, jax.tree.map(jnp.zeros_like, params)]
 
-            def run_base(state=state):
+            def run_base(state=state, base_step=base_step):
                 state[0], state[1], value = base_step(state[0], state[1], x, labels)
                 return value
 

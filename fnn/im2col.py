@@ -64,9 +64,19 @@ def pad(x: jax.Array, p: Pair, value: float = 0.0) -> jax.Array:
     return jnp.pad(x, widths, constant_values=value)
 
 
+def _tiles(in_hw: Pair, k: Pair, s: Pair, p: Pair) -> bool:
+    """True when the windows tile the input exactly (stride = kernel, no padding, no remainder):
+    then gathering and scattering windows are a reshape and a transpose."""
+    return s == k and p == (0, 0) and in_hw[0] % k[0] == 0 and in_hw[1] % k[1] == 0
+
+
 def windows(x: jax.Array, k: Pair, s: Pair, p: Pair, pad_value: float = 0.0) -> jax.Array:
     """All windows, unflattened: (N, H_in, W_in, C) -> (N, H_out, W_out, k_h k_w, C)."""
     H_out, W_out = output_size("im2col", x.shape[1:3], k, s, p)
+    if _tiles(x.shape[1:3], k, s, p):
+        N, C = x.shape[0], x.shape[3]
+        tiles = x.reshape(N, H_out, k[0], W_out, k[1], C).transpose(0, 1, 3, 2, 4, 5)
+        return tiles.reshape(N, H_out, W_out, k[0] * k[1], C)
     xp = pad(x, p, pad_value)
     slices = []
     for i in range(k[0]):
@@ -89,6 +99,9 @@ def col2im(cols: jax.Array, in_shape: tuple[int, ...], k: Pair, s: Pair, p: Pair
     """
     N, H_in, W_in, C = in_shape
     H_out, W_out = cols.shape[1:3]
+    if _tiles((H_in, W_in), k, s, p):  # no overlap: every input is in exactly one window
+        tiles = cols.reshape(N, H_out, W_out, k[0], k[1], C).transpose(0, 1, 3, 2, 4, 5)
+        return tiles.reshape(in_shape)
     cols = cols.reshape(N, H_out, W_out, k[0] * k[1], C)
     xp = jnp.zeros((N, H_in + 2 * p[0], W_in + 2 * p[1], C), cols.dtype)
     for i in range(k[0]):

@@ -5,7 +5,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from fnn.im2col import col2im, im2col, output_size, pair
+from fnn.im2col import col2im, im2col, output_size, pair, windows
 
 
 @st.composite
@@ -48,3 +48,22 @@ def test_output_size_floor_and_errors():
 def test_pair_rejects_bad_sizes(bad):
     with pytest.raises(ValueError, match="kernel_size"):
         pair("conv2d", "kernel_size", bad)
+
+
+@pytest.mark.parametrize("k", [(2, 2), (2, 3), (4, 1)])
+def test_tiling_windows_take_the_reshape_path_and_agree_with_slicing(x64, k):
+    """stride = kernel, no padding, divisible input: windows and col2im are reshapes."""
+    x = jax.random.normal(jax.random.key(0), (2, 8, 6 if k[1] != 4 else 8, 3))
+    tiled = windows(x, k, k, (0, 0))
+    H_out, W_out = x.shape[1] // k[0], x.shape[2] // k[1]
+    sliced = jnp.stack(
+        [
+            x[:, i : i + k[0] * (H_out - 1) + 1 : k[0], j : j + k[1] * (W_out - 1) + 1 : k[1], :]
+            for i in range(k[0])
+            for j in range(k[1])
+        ],
+        axis=3,
+    )
+    np.testing.assert_array_equal(tiled, sliced)
+    c = jax.random.normal(jax.random.key(1), tiled.shape)
+    np.testing.assert_allclose(jnp.vdot(tiled, c), jnp.vdot(x, col2im(c, x.shape, k, k, (0, 0))), rtol=1e-12)

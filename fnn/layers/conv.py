@@ -30,6 +30,7 @@ __all__ = ["DirectConvCache", "Im2colConvCache", "XlaConvCache", "conv2d", "CONV
 
 CONV_IMPLS = ("direct", "im2col", "xla")
 _NHWC = ("NHWC", "HWIO", "NHWC")
+_SMALL_PATCH = 16  # xla impl: dW by one matmul of the patch matrix when k_h k_w C_in <= this
 
 
 class DirectConvCache(NamedTuple):
@@ -127,7 +128,8 @@ def conv2d(
         return dx, {"W": dW.reshape(W.shape), "b": dy.sum(axis=(0, 1, 2))}
 
     def xla_backward(params, cache, dy):
-        """Implements eq:conv-dx-transposed, eq:conv-dW-conv, eq:conv-db."""
+        """Implements eq:conv-dx-transposed, eq:conv-dW-conv (eq:conv-im2col-dW when
+        k_h k_w C_in <= 16), eq:conv-db."""
         W, x = params["W"], cache.x
         out_hw = dy.shape[1:3]
         # r: rows (columns) of the padded input that no window reaches, dropped by the floor.
@@ -140,14 +142,23 @@ def conv2d(
             lhs_dilation=s,
             dimension_numbers=("NHWC", "HWOI", "NHWC"),
         )
-        dW = lax.conv_general_dilated(
-            x,  # read as CHWN: the batch axis N is contracted like a channel
-            dy,  # read as IHWO
-            (1, 1),
-            [(p[a], p[a] - r[a]) for a in (0, 1)],
-            rhs_dilation=s,
-            dimension_numbers=("CHWN", "IHWO", "HWNC"),
-        )
+        if k[0] * k[1] * W.shape[2] <= _SMALL_PATCH:
+            # NOTE: a few input channels (the first layer): the patch matrix is small and one
+            # matmul beats the convolution below (measured on XLA:CPU, benchmarks/RESULTS.md).
+            dW = (
+                dy.reshape(-1, W.shape[3]).T
+                @ im2col(x, k, s, p).reshape(-1, W.shape[0] * W.shape[1] * W.shape[2])
+            ).T
+            dW = dW.reshape(W.shape)
+        else:
+            dW = lax.conv_general_dilated(
+                x,  # read as CHWN: the batch axis N is contracted like a channel
+                dy,  # read as IHWO
+                (1, 1),
+                [(p[a], p[a] - r[a]) for a in (0, 1)],
+                rhs_dilation=s,
+                dimension_numbers=("CHWN", "IHWO", "HWNC"),
+            )
         return dx, {"W": dW, "b": dy.sum(axis=(0, 1, 2))}
 
     backward = {"direct": direct_backward, "im2col": im2col_backward, "xla": xla_backward}[impl]
