@@ -55,13 +55,6 @@ def _gradcheck(args: argparse.Namespace) -> int:
     return 1 if failed else 0
 
 
-def _device() -> str:
-    import jax
-
-    d = jax.devices()[0]
-    return f"{d.platform}:{d.device_kind} x{jax.device_count()}"
-
-
 def _model_kwargs(meta: dict) -> dict:
     kwargs = {"drop_rate": meta.get("drop_rate", 0.0)}
     return kwargs if meta["model"] == "mlp" else {**kwargs, "conv_impl": meta["conv_impl"]}
@@ -130,12 +123,15 @@ def _train(args: argparse.Namespace) -> int:
         weight_decay=settings["weight_decay"],
     )
     print(
-        f"fnn train: {args.model} on {mnist.source} ({len(mnist.train.x)} train images), {_device()}",
+        f"fnn train: {args.model} on {mnist.source} ({len(mnist.train.x)} train images), {parallel.describe_devices()}",
         file=sys.stderr,
     )
     out.mkdir(parents=True, exist_ok=True)
     (out / "config.json").write_text(
-        json.dumps({**meta, "fnn": fnn.__version__, "jax": jax.__version__, "device": _device()}, indent=1)
+        json.dumps(
+            {**meta, "fnn": fnn.__version__, "jax": jax.__version__, "device": parallel.describe_devices()},
+            indent=1,
+        )
     )
     start = time.perf_counter()
     try:
@@ -173,7 +169,7 @@ def _train(args: argparse.Namespace) -> int:
         "stopped_early": result.stopped_early,
         "images_per_second": sum(h["images"] for h in history) / train_seconds,
         "seconds": time.perf_counter() - start,
-        "device": _device(),
+        "device": parallel.describe_devices(),
     }
     (out / "history.json").write_text(json.dumps(history))
     (out / "metrics.json").write_text(json.dumps(metrics, indent=1))

@@ -27,11 +27,11 @@ from fnn import data as data_lib
 from fnn import train
 from fnn.data import MNIST, Split
 from fnn.layer import Layer
+from fnn.parallel import describe_devices
 
 __all__ = [
     "main",
     "load_data",
-    "device",
     "predict",
     "save_figure",
     "fit_logged",
@@ -41,33 +41,13 @@ __all__ = [
 ]
 
 
-def device() -> str:
-    d = jax.devices()[0]
-    return f"{d.platform}:{d.device_kind} x{jax.device_count()}"
-
-
-def load_data(
-    path: str | None,
-    *,
-    train_size: int | None = None,
-    test_size: int | None = None,
-    seed: int = 0,
-    subtract_mean: bool = True,
-) -> MNIST:
-    """MNIST (validation 5000), optionally cut to the first train_size / test_size examples of each split."""
-    mnist = data_lib.load_mnist(path, seed=seed, subtract_mean=subtract_mean)
-    if train_size is None and test_size is None:
+def load_data(path: str | None, *, train_size: int | None = None, seed: int = 0) -> MNIST:
+    """MNIST with the train mean subtracted and 5,000 validation images; train cut to its
+    first train_size (shuffled) images when given."""
+    mnist = data_lib.load_mnist(path, seed=seed, subtract_mean=True)
+    if train_size is None:
         return mnist
-
-    def cut(split: Split, n: int | None) -> Split:
-        return split if n is None else Split(split.x[:n], split.labels[:n])
-
-    small_eval = None if test_size is None else test_size
-    return mnist._replace(
-        train=cut(mnist.train, train_size),
-        validation=cut(mnist.validation, small_eval),
-        test=cut(mnist.test, small_eval),
-    )
+    return mnist._replace(train=Split(mnist.train.x[:train_size], mnist.train.labels[:train_size]))
 
 
 def predict(model: Layer, params: Any, state: Any, x: np.ndarray, batch_size: int = 1000) -> np.ndarray:
@@ -136,7 +116,7 @@ def main(
         **dataclasses.asdict(config),
         "fnn": __import__("fnn").__version__,
         "jax": jax.__version__,
-        "device": device(),
+        "device": describe_devices(),
     }
     (out / "config.json").write_text(json.dumps(record, indent=1))
     start = time.perf_counter()

@@ -24,9 +24,15 @@ from fnn import train as train_lib
 from fnn.layer import Layer
 from fnn.optim import Optimizer
 
-__all__ = ["data_mesh", "replicate", "make_parallel_epoch", "init_distributed"]
+__all__ = ["data_mesh", "replicate", "make_parallel_epoch", "init_distributed", "describe_devices"]
 
 AXIS = "data"
+
+
+def describe_devices() -> str:
+    """E.g. "cpu:cpu x1" or "gpu:NVIDIA H100 80GB HBM3 x1": platform, kind, count."""
+    d = jax.devices()[0]
+    return f"{d.platform}:{d.device_kind} x{jax.device_count()}"
 
 
 def data_mesh(num_devices: int | None = None) -> Mesh:
