@@ -52,20 +52,7 @@ def _fd_error(step: float, dtype, seed: int) -> float:
 
 def run(config: Config) -> dict:
     cases = [c for c in gradcheck.CASES if not config.only or c.constructor in config.only]
-    table = []
-    for case in cases:
-        report = gradcheck.run_case(case, seed=config.seed)
-        table.append(
-            {
-                "constructor": report.constructor,
-                "config": report.config,
-                "equations": list(report.equations),
-                "errors": {
-                    e.name: {"autodiff": e.autodiff, "finite_diff": e.finite_diff} for e in report.errors
-                },
-                "max_error": report.max_error(),
-            }
-        )
+    table = [gradcheck.run_case(case, seed=config.seed).as_dict() for case in cases]
     float32 = [_fd_error(h, jnp.float32, config.seed) for h in config.steps]
     with jax.enable_x64(True):
         float64 = [_fd_error(h, jnp.float64, config.seed) for h in config.steps]

@@ -36,18 +36,7 @@ def _gradcheck(args: argparse.Namespace) -> int:
             f"{report.constructor:<22} {report.config:<58} {equations:<40} {cells}{'' if ok else '  FAIL'}",
             flush=True,
         )
-        rows.append(
-            {
-                "constructor": report.constructor,
-                "config": report.config,
-                "equations": list(report.equations),
-                "errors": {
-                    e.name: {"autodiff": e.autodiff, "finite_diff": e.finite_diff} for e in report.errors
-                },
-                "max_error": report.max_error(),
-                "ok": ok,
-            }
-        )
+        rows.append(report.as_dict(args.tolerance))
     print(f"{len(cases) - failed} of {len(cases)} cases below tolerance {args.tolerance:g} (float64)")
     if args.json:
         with open(args.json, "w") as f:

@@ -73,6 +73,17 @@ class Report(NamedTuple):
     def ok(self, tolerance: float = TOLERANCE) -> bool:
         return self.max_error() < tolerance
 
+    def as_dict(self, tolerance: float = TOLERANCE) -> dict:
+        """A JSON-ready row: what was checked, the equations, every error, and the verdict."""
+        return {
+            "constructor": self.constructor,
+            "config": self.config,
+            "equations": list(self.equations),
+            "errors": {e.name: {"autodiff": e.autodiff, "finite_diff": e.finite_diff} for e in self.errors},
+            "max_error": self.max_error(),
+            "ok": self.ok(tolerance),
+        }
+
 
 def equation_labels(fn: Callable[..., Any]) -> tuple[str, ...]:
     """The `eq:...` labels a backward (or loss) cites in its docstring, in order."""

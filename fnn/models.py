@@ -121,7 +121,7 @@ RECIPES = {
     "cnn-bn": Recipe(
         epochs=5,
         optimizer="momentum",
-        lr=0.05,
+        lr=0.1,
         momentum=0.9,
         batch_size=64,
         weight_decay=5e-4,
