@@ -2,7 +2,7 @@
 across input and batch sizes, side by side in one run; the measurement of
 `experiments.conv_speed`, printed as JSON.
 
-    python -m benchmarks.conv [--repeats 7]
+    python -m benchmarks.conv [--repeats 7] [--quick]
 """
 
 from __future__ import annotations
@@ -17,8 +17,10 @@ from experiments import conv_speed
 def main(argv=None) -> dict:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.conv", description=__doc__)
     parser.add_argument("--repeats", type=int, default=7)
+    parser.add_argument("--quick", action="store_true", help="one small size (a smoke test)")
     args = parser.parse_args(argv)
-    results = conv_speed.run(dataclasses.replace(conv_speed.Config(), repeats=args.repeats))
+    config = dataclasses.replace(conv_speed.Config(), **(conv_speed.QUICK if args.quick else {}))
+    results = conv_speed.run(dataclasses.replace(config, repeats=args.repeats))
     out = {"benchmark": "conv", **machine(), **results}
     emit(out)
     return out

@@ -1,0 +1,26 @@
+"""Each benchmark runs on a tiny configuration and prints one JSON object (no timing asserted)."""
+
+import json
+
+import pytest
+
+
+@pytest.mark.parametrize(
+    "name, argv",
+    [
+        ("train_step", ["--repeats", "1", "--batch-size", "8", "--models", "mlp,cnn"]),
+        ("epoch", ["--train-size", "64", "--batch-size", "32", "--repeats", "1", "--models", "cnn"]),
+        ("conv", ["--quick", "--repeats", "1"]),
+        ("vs_torch", ["--repeats", "1", "--batch-size", "8", "--models", "mlp"]),
+    ],
+)
+def test_benchmark_prints_one_json_object(name, argv, capsys):
+    import importlib
+
+    result = importlib.import_module(f"benchmarks.{name}").main(argv)
+    printed = json.loads(capsys.readouterr().out)
+    assert printed["benchmark"] == name == result["benchmark"]
+    if name == "train_step":
+        assert printed["models"]["cnn"]["speedup_vs_baseline"] > 0
+    if name == "epoch":
+        assert printed["models"]["cnn"]["faster"] in ("scan", "step") and printed["peak_rss_mib"] > 0
