@@ -81,7 +81,7 @@ def make_parallel_epoch(
     size = mesh.devices.size
     if batch_size % size:
         raise ValueError(f"batch_size {batch_size} must be divisible by the number of devices {size}")
-    step = train_lib._step_fn(model, loss, optimizer, gradients)
+    step = train_lib.train_step_fn(model, loss, optimizer, gradients)
     batch_sharding = NamedSharding(mesh, P(AXIS))
     replicated = NamedSharding(mesh, P())
 
@@ -92,19 +92,9 @@ def make_parallel_epoch(
         return step(ts, xb, yb)
 
     sharded_step = jax.jit(sharded_step, donate_argnums=0, out_shardings=replicated)
-    shuffle = jax.jit(train_lib._batch_indices, static_argnums=(1, 2), out_shardings=replicated)
+    shuffle = jax.jit(train_lib.shuffled_batches, static_argnums=(1, 2), out_shardings=replicated)
 
-    def epoch(ts, x, labels, key):
-        order = shuffle(key, x.shape[0], batch_size)
-        losses, correct = [], []
-        for i in range(order.shape[0]):
-            ts, (value, right) = sharded_step(ts, x, labels, order, jax.numpy.int32(i))
-            losses.append(value)
-            correct.append(right)
-        return ts, jax.numpy.stack(losses), jax.numpy.stack(correct)
-
-    epoch.compiled = (sharded_step,)
-    return epoch
+    return train_lib.per_step_epoch(sharded_step, shuffle, batch_size)
 
 
 def init_distributed(coordinator: str, num_processes: int, process_id: int) -> None:

@@ -24,7 +24,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from fnn import checkpoint
-from fnn.data import MNIST, Split
+from fnn.data import MNIST
 from fnn.layer import Layer
 from fnn.losses import softmax_cross_entropy
 from fnn.optim import Optimizer
@@ -33,8 +33,11 @@ __all__ = [
     "TrainState",
     "init_train_state",
     "make_train_step",
+    "train_step_fn",
+    "shuffled_batches",
     "make_epoch",
     "make_evaluate",
+    "per_step_epoch",
     "default_driver",
     "fit",
     "FitResult",
@@ -68,7 +71,7 @@ def init_train_state(
     return TrainState(params, state, optimizer.init(params), jnp.zeros((), jnp.int32), dropout_key)
 
 
-def _step_fn(model: Layer, loss: Loss, optimizer: Optimizer, gradients: str):
+def train_step_fn(model: Layer, loss: Loss, optimizer: Optimizer, gradients: str):
     """The pure train step: (TrainState, x, labels) -> (TrainState, (loss, correct))."""
     if gradients not in GRADIENTS:
         raise ValueError(f"gradients must be one of {GRADIENTS}, got {gradients!r}")
@@ -99,7 +102,7 @@ def make_train_step(model: Layer, loss: Loss, optimizer: Optimizer, gradients: s
     "manual" chains the hand-written backward; "autodiff" uses jax.value_and_grad through
     the same apply.
     """
-    return jax.jit(_step_fn(model, loss, optimizer, gradients), donate_argnums=0)
+    return jax.jit(train_step_fn(model, loss, optimizer, gradients), donate_argnums=0)
 
 
 def default_driver(backend: str | None = None) -> str:
@@ -107,7 +110,7 @@ def default_driver(backend: str | None = None) -> str:
     return "step" if (backend or jax.default_backend()) == "cpu" else "scan"
 
 
-def _batch_indices(key, n: int, batch_size: int):
+def shuffled_batches(key, n: int, batch_size: int):
     """A shuffled (num_batches, batch_size) index matrix; the remainder n % batch_size is dropped."""
     count = n // batch_size
     return jax.random.permutation(key, n)[: count * batch_size].reshape(count, batch_size)
@@ -129,8 +132,8 @@ def make_epoch(
     driver = driver or default_driver()
     if driver not in DRIVERS:
         raise ValueError(f"driver must be one of {DRIVERS}, got {driver!r}")
-    step = _step_fn(model, loss, optimizer, gradients)
-    shuffle = jax.jit(_batch_indices, static_argnums=(1, 2))
+    step = train_step_fn(model, loss, optimizer, gradients)
+    shuffle = jax.jit(shuffled_batches, static_argnums=(1, 2))
 
     if driver == "scan":
 
@@ -153,7 +156,14 @@ def make_epoch(
         rows = order[i]
         return step(ts, x[rows], labels[rows])
 
-    gather_step = jax.jit(gather_step, donate_argnums=0)
+    return per_step_epoch(jax.jit(gather_step, donate_argnums=0), shuffle, batch_size)
+
+
+def per_step_epoch(gather_step, shuffle, batch_size: int):
+    """The per-step driver: `gather_step(ts, x, labels, order, i)` dispatched once per batch.
+
+    The batch index goes in as a traced int32, so every step reuses one compilation.
+    """
 
     def epoch(ts, x, labels, key):
         order = shuffle(key, x.shape[0], batch_size)
@@ -205,10 +215,6 @@ class FitResult(NamedTuple):
     stopped_early: bool
 
 
-def _to_device(split: Split):
-    return jax.device_put(jnp.asarray(split.x)), jax.device_put(jnp.asarray(split.labels))
-
-
 def fit(
     model: Layer,
     data: MNIST,
@@ -256,19 +262,19 @@ def fit(
         restored, saved_meta = checkpoint.load(checkpoint_path, {"train_state": ts, "best": best})
         ts, best = restored["train_state"], restored["best"]
         history = saved_meta["history"]
-    x, labels = _to_device(data.train)
-    val_x, val_labels = _to_device(data.validation)
+    arrays = (data.train.x, data.train.labels, data.validation.x, data.validation.labels)
     if mesh is None:
         epoch_fn = make_epoch(
             model, loss, optimizer, batch_size=batch_size, gradients=gradients, driver=driver
         )
+        x, labels, val_x, val_labels = jax.device_put(arrays)
     else:
         from fnn import parallel
 
         epoch_fn = parallel.make_parallel_epoch(
             model, loss, optimizer, mesh=mesh, batch_size=batch_size, gradients=gradients
         )
-        ts, x, labels, val_x, val_labels = parallel.replicate(mesh, (ts, x, labels, val_x, val_labels))
+        ts, (x, labels, val_x, val_labels) = parallel.replicate(mesh, (ts, arrays))
     evaluate = make_evaluate(model, loss)
     data_key = jax.random.fold_in(jax.random.key(seed), 1)
     best_accuracy = max((h["val_accuracy"] for h in history), default=-1.0)
