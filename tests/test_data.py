@@ -190,7 +190,7 @@ class _Server:
                 self.wfile.write(body[: len(body) // 2] if outer.truncate else body)
 
             def log_message(self, *args):
-                pass
+                """Silence the per-request log lines."""
 
         self.truncate = truncate
         self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
