@@ -14,7 +14,7 @@ import jax
 import jax.numpy as jnp
 
 from benchmarks.common import emit, machine
-from fnn import data, models, optim
+from fnn import data, models
 from fnn.losses import softmax_cross_entropy
 from fnn.train import default_driver, init_train_state, make_epoch, make_evaluate
 
@@ -37,15 +37,7 @@ def main(argv=None) -> dict:
     x, labels = jnp.asarray(mnist.train.x), jnp.asarray(mnist.train.labels)
     test_x, test_labels = jnp.asarray(mnist.test.x), jnp.asarray(mnist.test.labels)
     model = models.MODELS[args.model](drop_rate=recipe.drop_rate)
-    steps = epochs * (len(x) // batch_size)
-    opt = optim.make_optimizer(
-        recipe.optimizer,
-        lr,
-        total_steps=steps,
-        warmup_steps=min(recipe.warmup_steps, steps // 10),
-        mu=recipe.momentum,
-        weight_decay=recipe.weight_decay,
-    )
+    opt = recipe._replace(epochs=epochs, lr=lr, batch_size=batch_size).make_optimizer(len(x) // batch_size)
     driver = args.driver or default_driver()
     epoch = make_epoch(model, softmax_cross_entropy, opt, batch_size=batch_size, driver=driver)
     evaluate = make_evaluate(model)

@@ -28,6 +28,7 @@ def torch_model(torch, name: str):
             nn.Flatten(), nn.Linear(784, 512), nn.ReLU(), nn.Linear(512, 256), nn.ReLU(), nn.Linear(256, 10)
         )
     bn = name == "cnn-bn"
+
     def block(c_in, c_out):
         return [
             nn.Conv2d(c_in, c_out, 3, padding=1),
@@ -35,6 +36,7 @@ def torch_model(torch, name: str):
             nn.ReLU(),
             nn.MaxPool2d(2),
         ]
+
     return nn.Sequential(
         *block(1, 32),
         *block(32, 64),

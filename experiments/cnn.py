@@ -11,7 +11,7 @@ from __future__ import annotations
 import dataclasses
 from pathlib import Path
 
-from fnn import experiment, models, optim
+from fnn import experiment, models
 
 RECIPE = models.RECIPES["cnn"]
 
@@ -36,15 +36,8 @@ QUICK = {"epochs": 2, "train_size": 2000}
 
 def run(config: Config) -> dict:
     mnist = experiment.load_data(config.data, train_size=config.train_size, seed=config.seed)
-    steps = config.epochs * (len(mnist.train.x) // config.batch_size)
-    opt = optim.make_optimizer(
-        "momentum",
-        config.lr,
-        total_steps=steps,
-        warmup_steps=min(RECIPE.warmup_steps, steps // 10),
-        mu=config.momentum,
-        weight_decay=config.weight_decay,
-    )
+    recipe = RECIPE._replace(**{f: getattr(config, f) for f in RECIPE._fields if hasattr(config, f)})
+    opt = recipe.make_optimizer(len(mnist.train.x) // config.batch_size)
     model = models.cnn(batch_norm=config.batch_norm, conv_impl=config.conv_impl, drop_rate=config.drop_rate)
     return experiment.classifier_run(
         model, mnist, opt, epochs=config.epochs, batch_size=config.batch_size, seed=config.seed, label="cnn"

@@ -10,7 +10,7 @@ from __future__ import annotations
 import dataclasses
 from pathlib import Path
 
-from fnn import experiment, models, optim
+from fnn import experiment, models
 
 RECIPE = models.RECIPES["mlp"]
 
@@ -34,15 +34,8 @@ QUICK = {"epochs": 3, "hidden": (64,), "train_size": 4000}
 
 def run(config: Config) -> dict:
     mnist = experiment.load_data(config.data, train_size=config.train_size, seed=config.seed)
-    steps = config.epochs * (len(mnist.train.x) // config.batch_size)
-    opt = optim.make_optimizer(
-        "momentum",
-        config.lr,
-        total_steps=steps,
-        warmup_steps=min(RECIPE.warmup_steps, steps // 10),
-        mu=config.momentum,
-        weight_decay=config.weight_decay,
-    )
+    recipe = RECIPE._replace(**{f: getattr(config, f) for f in RECIPE._fields if hasattr(config, f)})
+    opt = recipe.make_optimizer(len(mnist.train.x) // config.batch_size)
     model = models.mlp(config.hidden, drop_rate=config.drop_rate)
     return experiment.classifier_run(
         model, mnist, opt, epochs=config.epochs, batch_size=config.batch_size, seed=config.seed, label="mlp"

@@ -71,7 +71,7 @@ def _train(args: argparse.Namespace) -> int:
     import jax.numpy as jnp
 
     import fnn
-    from fnn import checkpoint, data, models, optim, parallel, plots, train
+    from fnn import checkpoint, data, models, parallel, plots, train
 
     recipe = models.RECIPES[args.model]
     settings = {
@@ -102,15 +102,7 @@ def _train(args: argparse.Namespace) -> int:
     mnist = data.load_mnist(args.data, validation=args.validation, seed=args.seed, subtract_mean=True)
     model = models.MODELS[args.model](**_model_kwargs(meta))
     steps_per_epoch = len(mnist.train.x) // settings["batch_size"]
-    opt = optim.make_optimizer(
-        settings["optimizer"],
-        settings["lr"],
-        total_steps=settings["epochs"] * steps_per_epoch,
-        warmup_steps=settings["warmup_steps"],
-        schedule=settings["schedule"],
-        mu=settings["momentum"],
-        weight_decay=settings["weight_decay"],
-    )
+    opt = models.Recipe(**settings).make_optimizer(steps_per_epoch)
     print(
         f"fnn train: {args.model} on {mnist.source} ({len(mnist.train.x)} train images), {parallel.describe_devices()}",
         file=sys.stderr,

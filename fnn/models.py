@@ -12,6 +12,7 @@ from typing import NamedTuple
 
 from fnn import layers
 from fnn.layer import Layer, serial
+from fnn.optim import Optimizer, make_optimizer
 
 __all__ = ["mlp", "cnn", "cnn_layers", "MODELS", "INPUT_SHAPE", "Recipe", "RECIPES"]
 
@@ -96,7 +97,31 @@ class Recipe(NamedTuple):
     drop_rate: float = 0.0
     schedule: str = "cosine"
 
+    def make_optimizer(self, steps_per_epoch: int) -> Optimizer:
+        """The recipe's optimizer and schedule over epochs * steps_per_epoch steps; the
+        warm-up never takes more than a tenth of them (short runs, --quick)."""
+        total = self.epochs * steps_per_epoch
+        return make_optimizer(
+            self.optimizer,
+            self.lr,
+            total_steps=total,
+            warmup_steps=min(self.warmup_steps, total // 10),
+            schedule=self.schedule,
+            mu=self.momentum,
+            weight_decay=self.weight_decay,
+        )
 
+
+_CNN = Recipe(
+    epochs=5,
+    optimizer="momentum",
+    lr=0.05,
+    momentum=0.9,
+    batch_size=64,
+    weight_decay=5e-4,
+    warmup_steps=200,
+    drop_rate=0.3,
+)
 RECIPES = {
     "mlp": Recipe(
         epochs=20,
@@ -108,24 +133,6 @@ RECIPES = {
         warmup_steps=200,
         drop_rate=0.3,
     ),
-    "cnn": Recipe(
-        epochs=5,
-        optimizer="momentum",
-        lr=0.05,
-        momentum=0.9,
-        batch_size=64,
-        weight_decay=5e-4,
-        warmup_steps=200,
-        drop_rate=0.3,
-    ),
-    "cnn-bn": Recipe(
-        epochs=5,
-        optimizer="momentum",
-        lr=0.1,
-        momentum=0.9,
-        batch_size=64,
-        weight_decay=5e-4,
-        warmup_steps=200,
-        drop_rate=0.3,
-    ),
+    "cnn": _CNN,
+    "cnn-bn": _CNN._replace(lr=0.1),
 }
