@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 import fnn
 from fnn import layers
 from fnn.gradcheck import TOLERANCE, check_layer, distinct_inputs
+from fnn.layers.pool import max_and_argmax
 
 
 @st.composite
@@ -202,6 +203,25 @@ def test_max_pool_routes_a_tied_window_to_its_first_maximum():
     _, _, cache = layer.apply({}, {}, x)
     dx, _ = layer.backward({}, cache, jnp.full((1, 1, 1, 1), 3.0))
     np.testing.assert_array_equal(dx[0, :, :, 0], [[3.0, 0.0], [0.0, 0.0]])
+
+
+@given(st.integers(0, 2**31 - 1), st.integers(0, 2), st.sampled_from(["ties", "nan", "-inf"]))
+def test_max_and_argmax_equals_jnp_max_and_argmax_with_ties_nan_and_inf(seed, axis, special):
+    rng = np.random.default_rng(seed)
+    a = rng.integers(0, 3, (3, 4, 5)).astype(np.float32)  # few values: many ties
+    if special != "ties":
+        a[rng.random(a.shape) < 0.3] = np.nan if special == "nan" else -np.inf
+    y, argmax = jax.jit(max_and_argmax, static_argnums=1)(jnp.asarray(a), axis)
+    np.testing.assert_array_equal(y, jnp.max(a, axis))
+    np.testing.assert_array_equal(argmax, jnp.argmax(a, axis))
+
+
+def test_max_and_argmax_gradient_goes_to_the_maximum():
+    a = jnp.asarray(distinct_inputs(np.random.default_rng(0), (4, 6)))
+    weights = jnp.arange(1.0, 5.0)
+    grad = jax.grad(lambda v: (weights * max_and_argmax(v, 1)[0]).sum())(a)
+    expected = jax.grad(lambda v: (weights * v.max(axis=1)).sum())(a)  # no ties: one max per row
+    np.testing.assert_array_equal(grad, expected)
 
 
 def test_max_pool_default_padding_never_wins():
