@@ -16,8 +16,10 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any, NamedTuple
 
 import jax
+import jax.numpy as jnp
+from jax import lax
 
-__all__ = ["Layer", "serial", "with_manual_vjp", "check_params", "check_positive_int"]
+__all__ = ["Layer", "serial", "with_manual_vjp", "check_params", "check_positive_int", "sum_rows"]
 
 
 class Layer(NamedTuple):
@@ -41,6 +43,17 @@ def check_params(name: str, params: Any, keys: Sequence[str]) -> None:
     if not isinstance(params, Mapping) or set(params) != set(keys):
         got = sorted(params) if isinstance(params, Mapping) else type(params).__name__
         raise TypeError(f"{name}: params must be a dict with keys {sorted(keys)}, got {got}")
+
+
+def sum_rows(a: jax.Array) -> jax.Array:
+    """The sum of `a` over every axis but the last, shape (C,): a bias gradient.
+
+    Written as the product of a ones vector with the (rows, C) matrix: XLA:CPU runs that on
+    every core, 3.7x faster than `a.sum(axis=(0, 1, 2))` for the (128, 28, 28, 32) gradient
+    of the CNN's first conv (benchmarks/RESULTS.md). HIGHEST precision: no TF32 on GPUs.
+    """
+    rows = a.reshape(-1, a.shape[-1])
+    return jnp.dot(jnp.ones(rows.shape[0], a.dtype), rows, precision=lax.Precision.HIGHEST)
 
 
 def serial(*layers: Layer, name: str = "serial") -> Layer:

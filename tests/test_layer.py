@@ -5,10 +5,13 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 import fnn
 from fnn import layers
 from fnn.gradcheck import TOLERANCE, check_layer, distinct_inputs
+from fnn.layer import sum_rows
 from fnn.losses import softmax_cross_entropy
 
 
@@ -105,3 +108,10 @@ def test_with_manual_vjp_really_calls_backward():
         jnp.array([[1.0, -1.0]])
     )
     np.testing.assert_array_equal(batched, [[1.0, 0.0]])
+
+
+@given(st.lists(st.integers(1, 7), min_size=1, max_size=4), st.integers(0, 2**31 - 1))
+def test_sum_rows_sums_every_axis_but_the_last(shape, seed):
+    a = np.random.default_rng(seed).standard_normal(shape).astype(np.float32)
+    expected = a.reshape(-1, shape[-1]).astype(np.float64).sum(axis=0)
+    np.testing.assert_allclose(jax.jit(sum_rows)(jnp.asarray(a)), expected, rtol=1e-5, atol=1e-5)

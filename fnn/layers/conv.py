@@ -23,7 +23,7 @@ import jax.numpy as jnp
 from jax import lax
 
 from fnn.im2col import col2im, im2col, offset_slices, output_size, pad, pair
-from fnn.layer import Layer, check_params, check_positive_int
+from fnn.layer import Layer, check_params, check_positive_int, sum_rows
 from fnn.layers.affine import he_std
 
 __all__ = ["DirectConvCache", "Im2colConvCache", "XlaConvCache", "conv2d", "CONV_IMPLS"]
@@ -116,7 +116,7 @@ def conv2d(
                 dxp = dxp.at[:, rows, columns, :].add(dy @ W[i, j].T)  # windows overlap: add
                 dW.append(jnp.einsum("nhwc,nhwd->cd", xp[:, rows, columns, :], dy))
         dx = dxp[:, p[0] : p[0] + x.shape[1], p[1] : p[1] + x.shape[2], :]
-        return dx, {"W": jnp.stack(dW).reshape(W.shape), "b": dy.sum(axis=(0, 1, 2))}
+        return dx, {"W": jnp.stack(dW).reshape(W.shape), "b": sum_rows(dy)}
 
     def im2col_backward(params, cache, dy):
         """Implements eq:conv-im2col-dW, eq:conv-im2col-dx, eq:conv-db."""
@@ -125,7 +125,7 @@ def conv2d(
         dW = cache.cols.reshape(-1, cache.cols.shape[3]).T @ dy.reshape(-1, C_out)  # (3)
         dcols = dy @ W.reshape(-1, C_out).T  # (3)
         dx = col2im(dcols, cache.x.shape, k, s, p)  # (2)
-        return dx, {"W": dW.reshape(W.shape), "b": dy.sum(axis=(0, 1, 2))}
+        return dx, {"W": dW.reshape(W.shape), "b": sum_rows(dy)}
 
     def xla_backward(params, cache, dy):
         """Implements eq:conv-dx-transposed, eq:conv-dW-conv (eq:conv-im2col-dW when
@@ -159,7 +159,7 @@ def conv2d(
                 rhs_dilation=s,
                 dimension_numbers=("CHWN", "IHWO", "HWNC"),
             )
-        return dx, {"W": dW, "b": dy.sum(axis=(0, 1, 2))}
+        return dx, {"W": dW, "b": sum_rows(dy)}
 
     backward = {"direct": direct_backward, "im2col": im2col_backward, "xla": xla_backward}[impl]
     return Layer(name=name, init=init, apply=apply, backward=backward)

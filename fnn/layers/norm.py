@@ -22,7 +22,7 @@ import jax
 import jax.numpy as jnp
 from jax import lax
 
-from fnn.layer import Layer, check_params
+from fnn.layer import Layer, check_params, sum_rows
 
 __all__ = ["BatchNormTrainCache", "BatchNormEvalCache", "batch_norm"]
 
@@ -68,15 +68,14 @@ def batch_norm(
             inv_std = lax.rsqrt(state["var"] + eps)
             x_hat = (x - state["mean"]) * inv_std
             return gamma * x_hat + beta, state, BatchNormEvalCache(x_hat, inv_std)
-        axes = tuple(range(x.ndim - 1))
         m = math.prod(x.shape[:-1])
         if unbiased_running_var and m < 2:
             raise ValueError(
                 f"{name}: unbiased running variance needs >= 2 values per feature, got x.shape={x.shape}"
             )
-        mu = x.mean(axis=axes)  # (1)
+        mu = sum_rows(x) / m  # (1)
         centered = x - mu
-        var = (centered * centered).mean(axis=axes)  # (2) biased
+        var = sum_rows(centered * centered) / m  # (2) biased
         inv_std = lax.rsqrt(var + eps)  # (3)
         x_hat = centered * inv_std  # (3)
         batch_var = var * (m / (m - 1)) if unbiased_running_var else var
@@ -88,10 +87,9 @@ def batch_norm(
 
     def backward(params, cache, dy):
         """Implements eq:bn-dbeta, eq:bn-dgamma, and eq:bn-dx (train) or eq:bn-dx-eval."""
-        axes = tuple(range(dy.ndim - 1))
         gamma, x_hat = params["gamma"], cache.x_hat
-        dbeta = dy.sum(axis=axes)
-        dgamma = (dy * x_hat).sum(axis=axes)
+        dbeta = sum_rows(dy)
+        dgamma = sum_rows(dy * x_hat)
         if isinstance(cache, BatchNormEvalCache):
             return dy * (gamma * cache.inv_std), {"gamma": dgamma, "beta": dbeta}
         m = math.prod(dy.shape[:-1])
