@@ -13,7 +13,7 @@ import time
 import jax
 import jax.numpy as jnp
 
-from benchmarks.common import emit, machine
+from benchmarks.common import add_malloc_flag, emit, setup
 from fnn import data, models
 from fnn.losses import softmax_cross_entropy
 from fnn.train import default_driver, init_train_state, make_epoch, make_evaluate
@@ -28,7 +28,9 @@ def main(argv=None) -> dict:
     parser.add_argument("--batch-size", type=int)
     parser.add_argument("--lr", type=float)
     parser.add_argument("--driver", default=None)
+    add_malloc_flag(parser)
     args = parser.parse_args(argv)
+    settings = setup(args)
     recipe = models.RECIPES[args.model]
     epochs = args.epochs or recipe.epochs
     batch_size = args.batch_size or recipe.batch_size
@@ -59,7 +61,7 @@ def main(argv=None) -> dict:
                 reached[str(t)] = elapsed
     out = {
         "benchmark": "accuracy",
-        **machine(),
+        **settings,
         "model": args.model,
         "driver": driver,
         "batch_size": batch_size,

@@ -1,5 +1,6 @@
 """Timing helpers shared by the benchmarks: every comparison is measured side by side in one
-run, the contenders alternating, and summarised by the median."""
+run, the contenders alternating, and summarised by the median. Process settings (fnn.runtime)
+apply to every contender alike and are recorded in the JSON."""
 
 from __future__ import annotations
 
@@ -12,12 +13,32 @@ from collections.abc import Callable
 import jax
 import numpy as np
 
+from fnn import runtime
+
 
 def peak_rss_mib() -> float:
     """Peak resident memory of this process so far (Linux: ru_maxrss is in KiB)."""
     import resource
 
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def add_malloc_flag(parser) -> None:
+    parser.add_argument(
+        "--glibc-malloc",
+        action="store_true",
+        help="leave malloc as glibc sets it (default: fnn.runtime.keep_freed_memory(), as `fnn` does)",
+    )
+
+
+def setup(args) -> dict:
+    """Apply the process settings the flags ask for; describe the machine and them."""
+    kept = False if args.glibc_malloc else runtime.keep_freed_memory()
+    return {
+        **machine(),
+        "malloc_keeps_freed_memory": kept,
+        "fnn_compiler_options": runtime.compiler_options(),
+    }
 
 
 def machine() -> dict:

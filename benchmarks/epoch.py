@@ -12,7 +12,7 @@ import argparse
 import jax
 import jax.numpy as jnp
 
-from benchmarks.common import alternate, emit, machine, peak_rss_mib
+from benchmarks.common import add_malloc_flag, alternate, emit, peak_rss_mib, setup
 from fnn import data, models, optim
 from fnn.losses import softmax_cross_entropy
 from fnn.train import DRIVERS, default_driver, init_train_state, make_epoch
@@ -25,13 +25,15 @@ def main(argv=None) -> dict:
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--models", default="cnn,cnn-bn")
     parser.add_argument("--conv-impl", default="xla")
+    add_malloc_flag(parser)
     args = parser.parse_args(argv)
+    settings = setup(args)
     mnist = data.load_mnist(subtract_mean=True)
     n = args.train_size or len(mnist.train.x)
     x, labels = jnp.asarray(mnist.train.x[:n]), jnp.asarray(mnist.train.labels[:n])
     out = {
         "benchmark": "epoch",
-        **machine(),
+        **settings,
         "batch_size": args.batch_size,
         "images_per_epoch": (n // args.batch_size) * args.batch_size,
         "default_driver": default_driver(),

@@ -15,7 +15,7 @@ import os
 import jax.numpy as jnp
 import numpy as np
 
-from benchmarks.common import alternate, emit, machine
+from benchmarks.common import add_malloc_flag, alternate, emit, setup
 from fnn import models, optim
 from fnn.losses import softmax_cross_entropy
 from fnn.train import init_train_state, make_train_step
@@ -53,6 +53,7 @@ def main(argv=None) -> dict:
     parser.add_argument("--batch-size", type=int, default=64)
     parser.add_argument("--repeats", type=int, default=20)
     parser.add_argument("--models", default="mlp,cnn,cnn-bn")
+    add_malloc_flag(parser)
     args = parser.parse_args(argv)
     try:
         import torch
@@ -70,7 +71,7 @@ def main(argv=None) -> dict:
     ty = torch.from_numpy(labels.astype(np.int64))
     out = {
         "benchmark": "vs_torch",
-        **machine(),
+        **setup(args),
         "torch": torch.__version__,
         "threads": threads,
         "batch_size": args.batch_size,

@@ -264,10 +264,12 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    from fnn import runtime
     from fnn.checkpoint import CheckpointError
     from fnn.data import DataError
 
     args = build_parser().parse_args(argv)
+    runtime.keep_freed_memory()  # this process trains: reuse the step's buffers (fnn.runtime)
     try:
         return args.run(args)
     except (DataError, CheckpointError) as e:

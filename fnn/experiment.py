@@ -24,7 +24,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from fnn import data as data_lib
-from fnn import train
+from fnn import runtime, train
 from fnn.data import MNIST, Split
 from fnn.layer import Layer
 from fnn.parallel import describe_devices
@@ -52,7 +52,7 @@ def load_data(path: str | None, *, train_size: int | None = None, seed: int = 0)
 
 def predict(model: Layer, params: Any, state: Any, x: np.ndarray, batch_size: int = 1000) -> np.ndarray:
     """Test-mode scores (N, K) in batches."""
-    forward = jax.jit(lambda p, s, xb: model.apply(p, s, xb, train=False)[0])
+    forward = runtime.jit(lambda p, s, xb: model.apply(p, s, xb, train=False)[0])
     return np.concatenate(
         [
             np.asarray(forward(params, state, jnp.asarray(x[i : i + batch_size])))
@@ -108,6 +108,7 @@ def main(
         if getattr(args, f.name) is not None
     }
     config = dataclasses.replace(config, **given)
+    runtime.keep_freed_memory()  # reuse the step's buffers (fnn.runtime)
     out = Path(args.out or Path("results") / name)
     out.mkdir(parents=True, exist_ok=True)
     record = {

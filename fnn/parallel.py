@@ -20,6 +20,7 @@ import numpy as np
 from jax.sharding import Mesh, NamedSharding
 from jax.sharding import PartitionSpec as P
 
+from fnn import runtime
 from fnn import train as train_lib
 from fnn.layer import Layer
 from fnn.optim import Optimizer
@@ -91,7 +92,7 @@ def make_parallel_epoch(
         yb = jax.lax.with_sharding_constraint(labels[rows], batch_sharding)
         return step(ts, xb, yb)
 
-    sharded_step = jax.jit(sharded_step, donate_argnums=0, out_shardings=replicated)
+    sharded_step = runtime.jit(sharded_step, donate_argnums=0, out_shardings=replicated)
     shuffle = jax.jit(train_lib.shuffled_batches, static_argnums=(1, 2), out_shardings=replicated)
 
     return train_lib.per_step_epoch(sharded_step, shuffle, batch_size)

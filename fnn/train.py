@@ -23,7 +23,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from fnn import checkpoint
+from fnn import checkpoint, runtime
 from fnn.data import MNIST
 from fnn.layer import Layer
 from fnn.losses import softmax_cross_entropy
@@ -102,7 +102,7 @@ def make_train_step(model: Layer, loss: Loss, optimizer: Optimizer, gradients: s
     "manual" chains the hand-written backward; "autodiff" uses jax.value_and_grad through
     the same apply.
     """
-    return jax.jit(train_step_fn(model, loss, optimizer, gradients), donate_argnums=0)
+    return runtime.jit(train_step_fn(model, loss, optimizer, gradients), donate_argnums=0)
 
 
 def default_driver(backend: str | None = None) -> str:
@@ -144,7 +144,7 @@ def make_epoch(
             ts, (losses, correct) = jax.lax.scan(body, ts, order)
             return ts, losses, correct
 
-        scan_epoch = jax.jit(scan_epoch, donate_argnums=0)
+        scan_epoch = runtime.jit(scan_epoch, donate_argnums=0)
 
         def epoch(ts, x, labels, key):
             return scan_epoch(ts, x, labels, shuffle(key, x.shape[0], batch_size))
@@ -156,7 +156,7 @@ def make_epoch(
         rows = order[i]
         return step(ts, x[rows], labels[rows])
 
-    return per_step_epoch(jax.jit(gather_step, donate_argnums=0), shuffle, batch_size)
+    return per_step_epoch(runtime.jit(gather_step, donate_argnums=0), shuffle, batch_size)
 
 
 def per_step_epoch(gather_step, shuffle, batch_size: int):
@@ -187,7 +187,7 @@ def make_evaluate(model: Layer, loss: Loss = softmax_cross_entropy, batch_size: 
     def per_example_loss(scores, labels):
         return jax.vmap(lambda s, y: loss(s[None], y[None])[0])(scores, labels)
 
-    @jax.jit
+    @runtime.jit
     def batch_sums(params, state, x, labels, start):
         idx = start + jnp.arange(batch_size)
         valid = idx < x.shape[0]
