@@ -10,7 +10,8 @@ where xp is x zero-padded by p. The implementations share this contract and diff
 - "im2col": every window as a row, one matmul; backward through col2im (eq:conv-im2col-*);
 - "xla": `lax.conv_general_dilated` forward; backward by hand with the same primitive: dx is a
   transposed convolution of dy with the flipped kernel, dW a convolution of x with dy
-  (eq:conv-dx-transposed, eq:conv-dW-conv).
+  (eq:conv-dx-transposed, eq:conv-dW-conv). With few input channels (k_h k_w C_in <= 16: the
+  first layer on MNIST) it takes the im2col path instead, which is faster there.
 Derivation: derivations/conv.tex.
 """
 
@@ -30,7 +31,7 @@ __all__ = ["DirectConvCache", "Im2colConvCache", "XlaConvCache", "conv2d", "CONV
 
 CONV_IMPLS = ("direct", "im2col", "xla")
 _NHWC = ("NHWC", "HWIO", "NHWC")
-_SMALL_PATCH = 16  # xla impl: dW by one matmul of the patch matrix when k_h k_w C_in <= this
+_SMALL_PATCH = 16  # the xla impl takes the im2col path when k_h k_w C_in <= this
 
 
 class DirectConvCache(NamedTuple):
@@ -99,7 +100,10 @@ def conv2d(
                     rows, columns = offset_slices(i, j, s, out_hw)
                     y = y + xp[:, rows, columns, :] @ W[i, j]  # (1)
             return y, state, DirectConvCache(x)
-        if impl == "im2col":
+        if impl == "im2col" or k[0] * k[1] * W.shape[2] <= _SMALL_PATCH:
+            # NOTE: impl="xla" comes here too for a small patch matrix (the first layer): one
+            # matmul of it beat the convolutions, forward and dW (CNN step at batch 128 on
+            # XLA:CPU 36 -> 30 ms, benchmarks/RESULTS.md); backward then by im2col_backward.
             cols = im2col(x, k, s, p)  # (2)
             return cols @ W.reshape(-1, W.shape[3]) + b, state, Im2colConvCache(x, cols)  # (3)
         y = lax.conv_general_dilated(x, W, s, [(p[0], p[0]), (p[1], p[1])], dimension_numbers=_NHWC)
@@ -128,8 +132,10 @@ def conv2d(
         return dx, {"W": dW.reshape(W.shape), "b": sum_rows(dy)}
 
     def xla_backward(params, cache, dy):
-        """Implements eq:conv-dx-transposed, eq:conv-dW-conv (eq:conv-im2col-dW when
-        k_h k_w C_in <= 16), eq:conv-db."""
+        """Implements eq:conv-dx-transposed, eq:conv-dW-conv, eq:conv-db (a small patch matrix:
+        im2col_backward)."""
+        if isinstance(cache, Im2colConvCache):
+            return im2col_backward(params, cache, dy)
         W, x = params["W"], cache.x
         out_hw = dy.shape[1:3]
         # r: rows (columns) of the padded input that no window reaches, dropped by the floor.
@@ -142,23 +148,14 @@ def conv2d(
             lhs_dilation=s,
             dimension_numbers=("NHWC", "HWOI", "NHWC"),
         )
-        if k[0] * k[1] * W.shape[2] <= _SMALL_PATCH:
-            # NOTE: a few input channels (the first layer): the patch matrix is small and one
-            # matmul beats the convolution below (measured on XLA:CPU, benchmarks/RESULTS.md).
-            dW = (
-                dy.reshape(-1, W.shape[3]).T
-                @ im2col(x, k, s, p).reshape(-1, W.shape[0] * W.shape[1] * W.shape[2])
-            ).T
-            dW = dW.reshape(W.shape)
-        else:
-            dW = lax.conv_general_dilated(
-                x,  # read as CHWN: the batch axis N is contracted like a channel
-                dy,  # read as IHWO
-                (1, 1),
-                [(p[a], p[a] - r[a]) for a in (0, 1)],
-                rhs_dilation=s,
-                dimension_numbers=("CHWN", "IHWO", "HWNC"),
-            )
+        dW = lax.conv_general_dilated(
+            x,  # read as CHWN: the batch axis N is contracted like a channel
+            dy,  # read as IHWO
+            (1, 1),
+            [(p[a], p[a] - r[a]) for a in (0, 1)],
+            rhs_dilation=s,
+            dimension_numbers=("CHWN", "IHWO", "HWNC"),
+        )
         return dx, {"W": dW, "b": sum_rows(dy)}
 
     backward = {"direct": direct_backward, "im2col": im2col_backward, "xla": xla_backward}[impl]
