@@ -69,7 +69,9 @@ PAGE_FAULTS = textwrap.dedent(
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="glibc malloc only")
 def test_keeping_freed_memory_stops_the_page_faults_of_every_call():
     def faults(mode):
-        run = subprocess.run([sys.executable, "-c", PAGE_FAULTS, mode], capture_output=True, text=True, check=True)
+        run = subprocess.run(
+            [sys.executable, "-c", PAGE_FAULTS, mode], capture_output=True, text=True, check=True
+        )
         return float(run.stdout.split()[-1])
 
     default, kept = faults("glibc"), faults("keep")  # page faults per step: ~13,000 and ~0-1,300
