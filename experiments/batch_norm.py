@@ -19,7 +19,7 @@ import jax.numpy as jnp
 import matplotlib.pyplot as plt
 import numpy as np
 
-from fnn import experiment, models, optim, plots, train
+from fnn import experiment, models, optim, plots, runtime, train
 from fnn.losses import softmax_cross_entropy
 
 
@@ -50,7 +50,7 @@ QUICK = {
 
 def _accuracy(model, params, state, x, labels, *, train_mode, batch_size):
     """Accuracy with test-mode (running) statistics, or train-mode (batch) statistics."""
-    forward = jax.jit(lambda p, s, xb: model.apply(p, s, xb, train=train_mode)[0])
+    forward = runtime.jit(lambda p, s, xb: model.apply(p, s, xb, train=train_mode)[0])
     n = (len(x) // batch_size) * batch_size
     correct = sum(
         int(

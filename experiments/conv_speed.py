@@ -17,7 +17,7 @@ import jax
 import matplotlib.pyplot as plt
 import numpy as np
 
-from fnn import experiment, layers
+from fnn import experiment, layers, runtime
 from fnn.layers.conv import CONV_IMPLS
 
 
@@ -39,11 +39,11 @@ def _functions(impl, size, batch, config):
     _, params, state = layer.init(jax.random.key(config.seed), (size, size, config.c_in))
     x = jax.random.normal(jax.random.key(1), (batch, size, size, config.c_in))
 
-    @jax.jit
+    @runtime.jit
     def forward(params, x):
         return layer.apply(params, state, x)[0]
 
-    @jax.jit
+    @runtime.jit
     def forward_backward(params, x):
         y, _, cache = layer.apply(params, state, x)
         return layer.backward(params, cache, y)

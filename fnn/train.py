@@ -6,9 +6,10 @@ The dataset is put on the device once; every epoch shuffles it there with a key 
 (seed, epoch) and gathers the batches there. The last partial batch of an epoch is DROPPED
 (every step has the same shape, so nothing compiles twice; a different subset is dropped
 each epoch). Two drivers, the same arithmetic:
-- "scan": the whole epoch is one compiled `lax.scan` over the batches (faster on GPUs);
-- "step": one jitted step dispatched per batch (faster on XLA:CPU, where convolutions inside
-  a loop run much slower). `default_driver()` picks by backend.
+- "scan": the whole epoch is one compiled `lax.scan` over the batches (3x faster on an H100
+  at batch 128, where one step is too short to hide the dispatch);
+- "step": one jitted step dispatched per batch. On XLA:CPU the two are within 5% of each
+  other (benchmarks/RESULTS.md); "step" is the default there. `default_driver()` picks.
 """
 
 from __future__ import annotations

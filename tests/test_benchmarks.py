@@ -20,7 +20,9 @@ def test_benchmark_prints_one_json_object(name, argv, capsys):
     result = importlib.import_module(f"benchmarks.{name}").main(argv)
     printed = json.loads(capsys.readouterr().out)
     assert printed["benchmark"] == name == result["benchmark"]
+    assert "malloc_keeps_freed_memory" in printed and "fnn_compiler_options" in printed
     if name == "train_step":
-        assert printed["models"]["cnn"]["speedup_vs_baseline"] > 0
+        cnn = printed["models"]["cnn"]
+        assert cnn["speedup_vs_baseline"] > 0 and cnn["speedup_vs_baseline_fnn_options"] > 0
     if name == "epoch":
         assert printed["models"]["cnn"]["faster"] in ("scan", "step") and printed["peak_rss_mib"] > 0

@@ -67,10 +67,10 @@ def max_and_argmax(a: jax.Array, axis: int) -> tuple[jax.Array, jax.Array]:
 
 @max_and_argmax.defjvp
 def _max_and_argmax_jvp(axis, primals, tangents):
-    (a,), (da,) = primals, tangents
+    (a,), (a_dot,) = primals, tangents
     y, argmax = max_and_argmax(a, axis)
-    dy = jnp.take_along_axis(da, jnp.expand_dims(argmax, axis), axis).squeeze(axis)
-    return (y, argmax), (dy, np.zeros(argmax.shape, jax.dtypes.float0))
+    y_dot = jnp.take_along_axis(a_dot, jnp.expand_dims(argmax, axis), axis).squeeze(axis)
+    return (y, argmax), (y_dot, np.zeros(argmax.shape, jax.dtypes.float0))
 
 
 def _pool_layer(name, k, s, p, forward, backward) -> Layer:
