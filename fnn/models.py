@@ -134,5 +134,5 @@ RECIPES = {
         drop_rate=0.3,
     ),
     "cnn": _CNN,
-    "cnn-bn": _CNN._replace(lr=0.1),
+    "cnn-bn": _CNN._replace(lr=0.1, weight_decay=1e-3),
 }
