@@ -9,8 +9,10 @@ profiling the CNN step (benchmarks/RESULTS.md, "Where the CPU time went").
 - `keep_freed_memory`: XLA:CPU allocates the temporaries of each call as one block (41 MB
   for the CNN step at batch 128). glibc serves a block over 32 MiB by a fresh mmap and
   unmaps it on free, so every step faulted in ~13,000 zero-filled pages: ~25 ms of system
-  time in a 70 ms step. With mmap and heap trimming off, the freed block stays in the heap
-  and the next step reuses it (the heap may grow once more; then ~0 faults per step).
+  time in a 70 ms step. With mmap and heap trimming off and one arena for all threads (a
+  thread's own arena unmaps a heap once it is empty), the freed block stays in the heap and
+  the next step reuses it: a typical step faults 0 pages. Fragmentation still makes the heap
+  grow by one block now and then (1-5 times in 40 steps measured, ~12,800 faults each).
   Process-wide, so the program opts in: the `fnn` command and the experiments do.
 """
 
@@ -29,7 +31,7 @@ __all__ = ["jit", "compiler_options", "keep_freed_memory"]
 
 _CPU_OPTIONS = {"xla_cpu_experimental_ynn_fusion_type": "LIBRARY_FUSION_TYPE_INDIVIDUAL_DOT"}
 # glibc <malloc.h>: mallopt parameters
-_M_TRIM_THRESHOLD, _M_MMAP_MAX = -1, -4
+_M_TRIM_THRESHOLD, _M_MMAP_MAX, _M_ARENA_MAX = -1, -4, -8
 
 
 @functools.cache
@@ -55,7 +57,7 @@ def jit(fun, **kwargs):
 @functools.cache
 def keep_freed_memory() -> bool:
     """Make glibc's malloc keep freed memory for reuse instead of returning it to the kernel
-    (mmap off, heap trimming off). Returns True if applied (Linux with glibc), else False.
+    (mmap off, heap trimming off, one arena). Returns True if applied (Linux with glibc).
 
     The process's resident memory then stays at its peak; fnn's training processes reach
     their peak in the first step anyway.
@@ -63,5 +65,5 @@ def keep_freed_memory() -> bool:
     if sys.platform != "linux" or platform.libc_ver()[0] != "glibc":
         return False
     libc = ctypes.CDLL("libc.so.6")
-    settings = ((_M_MMAP_MAX, 0), (_M_TRIM_THRESHOLD, 2**31 - 1))
+    settings = ((_M_MMAP_MAX, 0), (_M_TRIM_THRESHOLD, 2**31 - 1), (_M_ARENA_MAX, 1))
     return all([libc.mallopt(param, value) == 1 for param, value in settings])
