@@ -11,28 +11,12 @@ their contributions add up (eq:conv-col2im). Derivation: derivations/conv.tex.
 
 from __future__ import annotations
 
-from typing import Any
-
 import jax
 import jax.numpy as jnp
 
-__all__ = ["pair", "output_size", "offset_slices", "pad", "windows", "im2col", "col2im"]
+__all__ = ["output_size", "offset_slices", "pad", "windows", "im2col", "col2im"]
 
 Pair = tuple[int, int]
-
-
-def pair(name: str, what: str, value: Any, *, minimum: int = 1) -> Pair:
-    """Normalise an int or a pair of ints to a pair; raise ValueError if either is < minimum."""
-    values = (value, value) if isinstance(value, int) and not isinstance(value, bool) else value
-    ok = (
-        isinstance(values, (tuple, list))
-        and len(values) == 2
-        and all(isinstance(v, int) and not isinstance(v, bool) and v >= minimum for v in values)
-    )
-    if not ok:
-        kind = "positive" if minimum == 1 else f">= {minimum}"
-        raise ValueError(f"{name}: {what} must be an int or a pair of ints {kind}, got {value!r}")
-    return tuple(values)
 
 
 def output_size(name: str, in_hw: tuple[int, int], k: Pair, s: Pair, p: Pair) -> Pair:
@@ -65,8 +49,10 @@ def pad(x: jax.Array, p: Pair, value: float = 0.0) -> jax.Array:
 
 
 def _tiles(in_hw: Pair, k: Pair, s: Pair, p: Pair) -> bool:
-    """True when the windows tile the input exactly (stride = kernel, no padding, no remainder):
-    then gathering and scattering windows are a reshape and a transpose."""
+    """True when the windows tile the input exactly (stride = kernel, no padding, no remainder).
+
+    Then gathering and scattering windows are a reshape and a transpose, cheaper than k_h k_w
+    strided slices and scatter-adds (2x2 max pooling, the CNN's case)."""
     return s == k and p == (0, 0) and in_hw[0] % k[0] == 0 and in_hw[1] % k[1] == 0
 
 

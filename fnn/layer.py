@@ -6,20 +6,21 @@ A layer is an immutable record of three pure functions (and a name for errors):
     apply(params, state, x, *, train=False, key=None) -> (y, new_state, cache)
     backward(params, cache, dy)                       -> (dx, dparams)
 
-Shapes in `init` are per example (no batch axis); arrays in `apply` are batch first.
+Shapes in `init` are per example (no batch axis); arrays in `apply` are batch first. A
+backward that runs one of several functions chosen by its cache's type (one cache type per
+implementation) lists them as `backward.by_cache = {CacheType: function}`, so that
+`fnn.gradcheck` cites the equations of the function that ran.
 Derivation of the chain rule through `serial`: derivations/layer.tex (eq:serial-*).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable
 from typing import Any, NamedTuple
 
 import jax
-import jax.numpy as jnp
-from jax import lax
 
-__all__ = ["Layer", "serial", "with_manual_vjp", "check_params", "check_positive_int", "sum_rows"]
+__all__ = ["Layer", "serial", "with_manual_vjp"]
 
 
 class Layer(NamedTuple):
@@ -29,31 +30,6 @@ class Layer(NamedTuple):
     init: Callable[..., Any]
     apply: Callable[..., Any]
     backward: Callable[..., Any]
-
-
-def check_positive_int(name: str, what: str, value: Any) -> int:
-    """Return `value` if it is a positive int, else raise ValueError naming the layer."""
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise ValueError(f"{name}: {what} must be a positive int, got {value!r}")
-    return value
-
-
-def check_params(name: str, params: Any, keys: Sequence[str]) -> None:
-    """Raise TypeError unless `params` is a mapping with exactly `keys`."""
-    if not isinstance(params, Mapping) or set(params) != set(keys):
-        got = sorted(params) if isinstance(params, Mapping) else type(params).__name__
-        raise TypeError(f"{name}: params must be a dict with keys {sorted(keys)}, got {got}")
-
-
-def sum_rows(a: jax.Array) -> jax.Array:
-    """The sum of `a` over every axis but the last, shape (C,): a bias gradient.
-
-    Written as the product of a ones vector with the (rows, C) matrix: XLA:CPU runs that on
-    every core, 3.7x faster than `a.sum(axis=(0, 1, 2))` for the (128, 28, 28, 32) gradient
-    of the CNN's first conv (benchmarks/RESULTS.md). HIGHEST precision: no TF32 on GPUs.
-    """
-    rows = a.reshape(-1, a.shape[-1])
-    return jnp.dot(jnp.ones(rows.shape[0], a.dtype), rows, precision=lax.Precision.HIGHEST)
 
 
 def serial(*layers: Layer, name: str = "serial") -> Layer:
@@ -82,6 +58,14 @@ def serial(*layers: Layer, name: str = "serial") -> Layer:
         return shape, tuple(params), tuple(state)
 
     def apply(params, state, x, *, train=False, key=None):
+        """Run the children in order; each gets its own key split from `key` (None: none).
+
+        Args:
+            params, state: tuples of the children's. x: the first child's input (N, ...).
+
+        Returns:
+            (y, new_state, cache): the last child's output; tuples of the children's.
+        """
         check_tuple("params", params)
         check_tuple("state", state)
         keys = [None] * count if key is None else list(jax.random.split(key, count))
@@ -93,7 +77,14 @@ def serial(*layers: Layer, name: str = "serial") -> Layer:
         return x, tuple(new_state), tuple(caches)
 
     def backward(params, cache, dy):
-        """Implements eq:serial-chain: dx of layer l is dy of layer l - 1."""
+        """Implements eq:serial-chain: dx of layer l is dy of layer l - 1.
+
+        Args:
+            params, cache: tuples of the children's. dy: like the last child's output.
+
+        Returns:
+            (dx, dparams): dx like the input x; dparams a tuple of the children's.
+        """
         check_tuple("params", params)
         dparams = [None] * count
         for i in reversed(range(count)):

@@ -10,6 +10,8 @@ from __future__ import annotations
 import jax
 import jax.numpy as jnp
 
+from fnn import checks
+
 __all__ = ["softmax_cross_entropy", "multiclass_svm", "LOSSES"]
 
 
@@ -28,6 +30,12 @@ def softmax_cross_entropy(scores: jax.Array, labels: jax.Array) -> tuple[jax.Arr
     """L = -mean_n log softmax(scores_n)[labels_n]; dscores = (p - onehot) / N.
 
     Implements eq:softmax-loss and eq:softmax-dscores.
+
+    Args:
+        scores: (N, K) float. labels: (N,) int in [0, K).
+
+    Returns:
+        (loss, dscores): loss a scalar, dscores (N, K).
     """
     _check("softmax_cross_entropy", scores, labels)
     N, K = scores.shape
@@ -42,7 +50,14 @@ def multiclass_svm(scores: jax.Array, labels: jax.Array, margin: float = 1.0) ->
     """L = mean_n sum_{j != y_n} max(0, s_j - s_{y_n} + margin), with its subgradient.
 
     Implements eq:svm-loss and eq:svm-dscores (the derivative at a hinge's kink is 0).
+
+    Args:
+        scores: (N, K) float. labels: (N,) int in [0, K). margin: a number >= 0.
+
+    Returns:
+        (loss, dscores): loss a scalar, dscores (N, K).
     """
+    margin = checks.number("multiclass_svm", "margin", margin, low=0.0)
     _check("multiclass_svm", scores, labels)
     N, K = scores.shape
     onehot = jax.nn.one_hot(labels, K, dtype=scores.dtype)

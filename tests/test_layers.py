@@ -13,7 +13,14 @@ from hypothesis import strategies as st
 import fnn
 from fnn import layers
 from fnn.gradcheck import TOLERANCE, check_layer, distinct_inputs
-from fnn.layers.pool import max_and_argmax
+from fnn.layers.conv import (
+    AUTO_IM2COL_MAX_PATCH,
+    CONV_IMPLS,
+    DirectConvCache,
+    Im2colConvCache,
+    XlaConvCache,
+    auto_impl,
+)
 
 
 @st.composite
@@ -34,7 +41,7 @@ def window(draw, max_k=4, pool=False):
 @st.composite
 def conv_cases(draw):
     k, s, p, in_shape = draw(window())
-    impl = draw(st.sampled_from(["direct", "im2col", "xla"]))
+    impl = draw(st.sampled_from(CONV_IMPLS))
     return layers.conv2d(draw(st.integers(1, 4)), k, s, p, impl), in_shape, False
 
 
@@ -132,15 +139,13 @@ def pool_reference(x, k, s, p, reduce, pad_value, count_include_pad=True):
 @given(window(), st.integers(1, 4), st.integers(0, 2**31 - 1))
 def test_conv_forward_matches_numpy_loops_and_lax(x64, config, C_out, seed):
     k, s, p, in_shape = config
-    outputs = []
-    for impl in ("direct", "im2col", "xla"):
-        layer = layers.conv2d(C_out, k, s, p, impl)
-        out_shape, params, state = layer.init(jax.random.key(seed), in_shape)
-        params["b"] = jax.random.normal(jax.random.key(seed + 1), params["b"].shape)
-        x = jax.random.normal(jax.random.key(seed + 2), (2, *in_shape))
-        y, _, _ = layer.apply(params, state, x)
-        assert y.shape == (2, *out_shape)
-        outputs.append(np.asarray(y))
+    rng = np.random.default_rng(seed)  # NumPy draws: no compilation per new shape
+    x = jnp.asarray(rng.standard_normal((2, *in_shape)))
+    params = {
+        "W": jnp.asarray(rng.standard_normal((*k, in_shape[2], C_out))),
+        "b": jnp.asarray(rng.standard_normal(C_out)),
+    }
+    out_shape, _, _ = layers.conv2d(C_out, k, s, p).init(jax.random.key(seed), in_shape)
     reference = conv_reference(np.asarray(x), np.asarray(params["W"]), np.asarray(params["b"]), s, p)
     lax_y = (
         jax.lax.conv_general_dilated(
@@ -148,9 +153,11 @@ def test_conv_forward_matches_numpy_loops_and_lax(x64, config, C_out, seed):
         )
         + params["b"]
     )
-    for y in outputs:
-        np.testing.assert_allclose(y, reference, rtol=1e-10, atol=1e-10)
-        np.testing.assert_allclose(y, lax_y, rtol=1e-10, atol=1e-10)
+    for impl in ("direct", "im2col", "xla"):
+        y, _, _ = layers.conv2d(C_out, k, s, p, impl).apply(params, {}, x)
+        assert y.shape == (2, *out_shape)
+        np.testing.assert_allclose(y, reference, rtol=1e-10, atol=1e-10, err_msg=impl)
+        np.testing.assert_allclose(y, lax_y, rtol=1e-10, atol=1e-10, err_msg=impl)
 
 
 @given(window(pool=True), st.integers(0, 2**31 - 1), st.booleans())
@@ -170,19 +177,56 @@ def test_pool_forward_matches_numpy_loops_and_reduce_window(x64, config, seed, c
     np.testing.assert_allclose(y_avg, expected, rtol=1e-10, atol=1e-12)
 
 
-def test_the_three_conv_impls_agree_forward_and_backward_in_float32():
-    x = jax.random.normal(jax.random.key(0), (4, 12, 11, 3))
-    results = []
-    for impl in ("direct", "im2col", "xla"):
+@pytest.mark.parametrize("C_in", [1, 7])  # auto: k_h k_w C_in = 9 runs im2col, 63 runs xla
+def test_the_conv_impls_agree_forward_and_backward_in_float32(C_in):
+    x = jax.random.normal(jax.random.key(0), (4, 12, 11, C_in))
+    results = {}
+    _, params, _ = layers.conv2d(5, 3, 2, 1).init(jax.random.key(1), x.shape[1:])
+    dy = jax.random.normal(jax.random.key(2), (4, 6, 6, 5))
+    for impl in CONV_IMPLS:
         layer = layers.conv2d(5, 3, 2, 1, impl)
-        _, params, state = layer.init(jax.random.key(1), x.shape[1:])
-        y, _, cache = layer.apply(params, state, x)
-        dy = jax.random.normal(jax.random.key(2), y.shape)
-        results.append((y, *layer.backward(params, cache, dy)))
-    for y, dx, dp in results[1:]:
-        np.testing.assert_allclose(y, results[0][0], rtol=1e-4, atol=1e-5)
-        np.testing.assert_allclose(dx, results[0][1], rtol=1e-4, atol=1e-5)
-        np.testing.assert_allclose(dp["W"], results[0][2]["W"], rtol=1e-4, atol=1e-4)
+
+        @jax.jit  # one compilation instead of one per eager op
+        def forward_backward(params, x, dy, layer=layer):
+            y, _, cache = layer.apply(params, {}, x)
+            return (y, *layer.backward(params, cache, dy))
+
+        results[impl] = forward_backward(params, x, dy)
+    reference = results["direct"]
+    for impl, (y, dx, dp) in results.items():
+        np.testing.assert_allclose(y, reference[0], rtol=1e-4, atol=1e-5, err_msg=impl)
+        np.testing.assert_allclose(dx, reference[1], rtol=1e-4, atol=1e-5, err_msg=impl)
+        np.testing.assert_allclose(dp["W"], reference[2]["W"], rtol=1e-4, atol=1e-4, err_msg=impl)
+        np.testing.assert_allclose(dp["b"], reference[2]["b"], rtol=1e-4, atol=1e-4, err_msg=impl)
+    chosen = results[auto_impl((3, 3, C_in, 5))]  # auto runs exactly the impl it chose
+    for got, want in zip(jax.tree.leaves(results["auto"]), jax.tree.leaves(chosen)):
+        np.testing.assert_array_equal(got, want)
+
+
+def conv_cache_type(impl, kernel_size, C_in):
+    """The cache type conv2d's apply returns (traced abstractly: nothing is computed)."""
+    layer = layers.conv2d(2, kernel_size, padding=1, impl=impl)
+    _, params, state = layer.init(jax.random.key(0), (6, 6, C_in))
+    x = jnp.zeros((2, 6, 6, C_in))
+    return type(jax.eval_shape(lambda p, x: layer.apply(p, state, x)[2], params, x))
+
+
+@pytest.mark.parametrize("kernel_size, C_in", [(3, 1), ((2, 3), 2), (3, 8)])  # patch 9, 12, 72
+def test_each_conv_impl_runs_its_own_path_and_auto_follows_its_rule(kernel_size, C_in):
+    assert conv_cache_type("direct", kernel_size, C_in) is DirectConvCache
+    assert conv_cache_type("im2col", kernel_size, C_in) is Im2colConvCache
+    assert conv_cache_type("xla", kernel_size, C_in) is XlaConvCache  # also for a small patch
+    k = (kernel_size, kernel_size) if isinstance(kernel_size, int) else kernel_size
+    small = k[0] * k[1] * C_in <= AUTO_IM2COL_MAX_PATCH
+    assert conv_cache_type("auto", kernel_size, C_in) is (Im2colConvCache if small else XlaConvCache)
+
+
+def test_auto_rule_switches_to_xla_above_the_measured_patch_size():
+    T = AUTO_IM2COL_MAX_PATCH
+    assert auto_impl((1, 1, T, 8)) == "im2col" and auto_impl((1, 1, T + 1, 8)) == "xla"
+    assert auto_impl((3, 3, 1, 32)) == "im2col"  # the MNIST CNN's first conv
+    assert auto_impl((3, 3, 32, 64)) == "xla"  # its second
+    assert layers.conv2d(4, 3).backward.__name__ == "auto_backward"  # auto is the default
 
 
 # Conventions
@@ -203,25 +247,6 @@ def test_max_pool_routes_a_tied_window_to_its_first_maximum():
     _, _, cache = layer.apply({}, {}, x)
     dx, _ = layer.backward({}, cache, jnp.full((1, 1, 1, 1), 3.0))
     np.testing.assert_array_equal(dx[0, :, :, 0], [[3.0, 0.0], [0.0, 0.0]])
-
-
-@given(st.integers(0, 2**31 - 1), st.integers(0, 2), st.sampled_from(["ties", "nan", "-inf"]))
-def test_max_and_argmax_equals_jnp_max_and_argmax_with_ties_nan_and_inf(seed, axis, special):
-    rng = np.random.default_rng(seed)
-    a = rng.integers(0, 3, (3, 4, 5)).astype(np.float32)  # few values: many ties
-    if special != "ties":
-        a[rng.random(a.shape) < 0.3] = np.nan if special == "nan" else -np.inf
-    y, argmax = jax.jit(max_and_argmax, static_argnums=1)(jnp.asarray(a), axis)
-    np.testing.assert_array_equal(y, jnp.max(a, axis))
-    np.testing.assert_array_equal(argmax, jnp.argmax(a, axis))
-
-
-def test_max_and_argmax_gradient_goes_to_the_maximum():
-    a = jnp.asarray(distinct_inputs(np.random.default_rng(0), (4, 6)))
-    weights = jnp.arange(1.0, 5.0)
-    grad = jax.grad(lambda v: (weights * max_and_argmax(v, 1)[0]).sum())(a)
-    expected = jax.grad(lambda v: (weights * v.max(axis=1)).sum())(a)  # no ties: one max per row
-    np.testing.assert_array_equal(grad, expected)
 
 
 def test_max_pool_default_padding_never_wins():
@@ -294,11 +319,16 @@ def test_dropout_zeroes_drop_rate_of_units_and_keeps_the_mean():
         (lambda: layers.conv2d(4, 3, stride=0), "stride"),
         (lambda: layers.conv2d(4, 3, padding=-1), "padding"),
         (lambda: layers.conv2d(4, 3, impl="fft"), "impl"),
+        (lambda: layers.conv2d(4, 3, weight_scale=0.0), "weight_scale"),
+        (lambda: layers.affine(3, weight_scale=-1.0), "weight_scale"),
         (lambda: layers.max_pool2d(2, padding=2), "padding"),
         (lambda: layers.avg_pool2d((2, 2, 2)), "kernel_size"),
         (lambda: layers.batch_norm(momentum=1.5), "momentum"),
+        (lambda: layers.batch_norm(momentum=True), "momentum"),
         (lambda: layers.batch_norm(eps=0), "eps"),
+        (lambda: layers.batch_norm(eps=True), "eps"),
         (lambda: layers.dropout(1.0), "drop_rate"),
+        (lambda: layers.dropout(True), "drop_rate"),
         (lambda: layers.leaky_relu(float("nan")), "negative_slope"),
         (lambda: layers.elu(-1.0), "alpha"),
     ],
@@ -306,6 +336,13 @@ def test_dropout_zeroes_drop_rate_of_units_and_keeps_the_mean():
 def test_bad_hyperparameters_raise_value_error_at_construction(make, message):
     with pytest.raises(ValueError, match=message):
         make()
+
+
+def test_hyperparameter_errors_name_the_layer():
+    with pytest.raises(ValueError, match=r"^conv7: stride .*got 0$"):
+        layers.conv2d(4, 3, stride=0, name="conv7")
+    with pytest.raises(ValueError, match=r"^bn2: momentum .*got True$"):
+        layers.batch_norm(momentum=True, name="bn2")
 
 
 def test_bad_shapes_raise_value_error_naming_the_layer_and_shapes():

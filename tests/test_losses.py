@@ -50,3 +50,9 @@ def test_bad_labels_raise_value_error(loss):
         loss(scores, jnp.zeros(3))
     with pytest.raises(ValueError, match="scores of shape"):
         loss(jnp.zeros(3), jnp.zeros(3, jnp.int32))
+
+
+@pytest.mark.parametrize("margin", [-1.0, True, float("nan")])
+def test_a_bad_svm_margin_raises_value_error(margin):
+    with pytest.raises(ValueError, match="multiclass_svm: margin"):
+        multiclass_svm(jnp.zeros((3, 4)), jnp.zeros(3, jnp.int32), margin=margin)

@@ -9,14 +9,14 @@ NOTE: at the kink x = 0, relu, leaky_relu and elu take the derivative of the neg
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable
 from typing import NamedTuple
 
 import jax
 import jax.numpy as jnp
 
-from fnn.layer import Layer, check_params
+from fnn import checks
+from fnn.layer import Layer
 
 __all__ = ["ActivationCache", "relu", "leaky_relu", "sigmoid", "tanh", "elu"]
 
@@ -27,6 +27,12 @@ class ActivationCache(NamedTuple):
 
 
 Fn = Callable[[jax.Array], jax.Array]
+_BACKWARD_ARGS = """Args:
+    params: {}. cache: the ActivationCache of apply. dy: like y.
+
+Returns:
+    (dx, {}): dx like x.
+"""
 
 
 def _elementwise(name: str, f: Fn, df: Callable[[jax.Array, jax.Array], jax.Array], label: str) -> Layer:
@@ -36,23 +42,23 @@ def _elementwise(name: str, f: Fn, df: Callable[[jax.Array, jax.Array], jax.Arra
         return tuple(in_shape), {}, {}
 
     def apply(params, state, x, *, train=False, key=None):
-        check_params(name, params, ())
+        """y = f(x) elementwise.
+
+        Args:
+            params: {}. x: (N, ...).
+
+        Returns:
+            (y, state, cache): y like x; the cache keeps x and y.
+        """
+        checks.params_keys(name, params, ())
         y = f(x)
         return y, state, ActivationCache(x, y)
 
     def backward(params, cache, dy):
         return dy * df(cache.x, cache.y), {}
 
-    backward.__doc__ = f"Implements {label}."
+    backward.__doc__ = f"Implements {label}: dx = dy * f'(x).\n\n{_BACKWARD_ARGS}"
     return Layer(name=name, init=init, apply=apply, backward=backward)
-
-
-def _check_number(name: str, what: str, value: float, minimum: float | None = None) -> float:
-    ok = isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
-    if not ok or (minimum is not None and value < minimum):
-        bound = "" if minimum is None else f" >= {minimum}"
-        raise ValueError(f"{name}: {what} must be a finite number{bound}, got {value!r}")
-    return float(value)
 
 
 def relu(*, name: str = "relu") -> Layer:
@@ -62,7 +68,7 @@ def relu(*, name: str = "relu") -> Layer:
 
 def leaky_relu(negative_slope: float = 0.01, *, name: str = "leaky_relu") -> Layer:
     """y = x for x > 0, negative_slope * x otherwise (the slope at 0 is negative_slope)."""
-    a = _check_number(name, "negative_slope", negative_slope)
+    a = checks.number(name, "negative_slope", negative_slope)
     return _elementwise(
         name,
         lambda x: jnp.where(x > 0, x, a * x),
@@ -83,7 +89,7 @@ def tanh(*, name: str = "tanh") -> Layer:
 
 def elu(alpha: float = 1.0, *, name: str = "elu") -> Layer:
     """y = x for x > 0, alpha * (exp(x) - 1) otherwise; dx = dy * (y + alpha) where x <= 0."""
-    alpha = _check_number(name, "alpha", alpha, minimum=0.0)
+    alpha = checks.number(name, "alpha", alpha, low=0.0)
     # NOTE: expm1 of min(x, 0), so the unused branch never overflows (inf * 0 = nan in grads).
     return _elementwise(
         name,

@@ -13,18 +13,15 @@ from typing import NamedTuple
 import jax
 import jax.numpy as jnp
 
-from fnn.layer import Layer, check_params, check_positive_int
+from fnn import checks
+from fnn.initializers import he_normal
+from fnn.layer import Layer
 
-__all__ = ["AffineCache", "affine", "he_std"]
+__all__ = ["AffineCache", "affine"]
 
 
 class AffineCache(NamedTuple):
     x: jax.Array  # (N, *in_shape), as received
-
-
-def he_std(fan_in: int, weight_scale: float | None) -> float:
-    """He (Kaiming) normal std sqrt(2 / fan_in), or `weight_scale` when given."""
-    return math.sqrt(2.0 / fan_in) if weight_scale is None else float(weight_scale)
 
 
 def affine(out_features: int, *, weight_scale: float | None = None, name: str = "affine") -> Layer:
@@ -34,17 +31,24 @@ def affine(out_features: int, *, weight_scale: float | None = None, name: str = 
         out_features: M, the number of outputs.
         weight_scale: standard deviation of the initial W; None for He initialisation.
     """
-    check_positive_int(name, "out_features", out_features)
-    if weight_scale is not None and not weight_scale > 0:
-        raise ValueError(f"{name}: weight_scale must be positive or None, got {weight_scale!r}")
+    checks.positive_int(name, "out_features", out_features)
+    weight_scale = checks.optional_positive(name, "weight_scale", weight_scale)
 
     def init(key, in_shape):
         D = math.prod(in_shape)
-        W = he_std(D, weight_scale) * jax.random.normal(key, (D, out_features))
+        W = he_normal(key, (D, out_features), D, weight_scale)
         return (out_features,), {"W": W, "b": jnp.zeros(out_features)}, {}
 
     def apply(params, state, x, *, train=False, key=None):
-        check_params(name, params, ("W", "b"))
+        """y = flatten(x) W + b.
+
+        Args:
+            params: {"W": (D, M), "b": (M,)}. x: (N, *in_shape) with prod(in_shape) = D.
+
+        Returns:
+            (y, state, cache): y (N, M); the cache keeps x.
+        """
+        checks.params_keys(name, params, ("W", "b"))
         D = params["W"].shape[0]
         if x.ndim < 2 or math.prod(x.shape[1:]) != D:
             raise ValueError(
@@ -54,7 +58,14 @@ def affine(out_features: int, *, weight_scale: float | None = None, name: str = 
         return x2 @ params["W"] + params["b"], state, AffineCache(x)  # (2)
 
     def backward(params, cache, dy):
-        """Implements eq:affine-dx, eq:affine-dW, eq:affine-db."""
+        """Implements eq:affine-dx, eq:affine-dW, eq:affine-db.
+
+        Args:
+            params: as apply. cache: AffineCache. dy: (N, M).
+
+        Returns:
+            (dx, {"W": dW, "b": db}): dx (N, *in_shape), dW (D, M), db (M,).
+        """
         x2 = cache.x.reshape(cache.x.shape[0], -1)
         dW, db = x2.T @ dy, dy.sum(axis=0)  # (2)
         dx = (dy @ params["W"].T).reshape(cache.x.shape)  # (2), (1)

@@ -1,37 +1,51 @@
-"""2-D convolution (cross-correlation, as in the assignment), three implementations.
+"""2-D convolution (cross-correlation, as in the assignment), three implementations and a chooser.
 
 Shapes: x (N, H_in, W_in, C_in) NHWC; W (k_h, k_w, C_in, C_out) HWIO; b (C_out,);
 y (N, H_out, W_out, C_out) with H_out = (H_in + 2p - k) // s + 1 (eq:conv-size).
 
     y[n, o, q, :] = b + sum_{i, j} xp[n, s o + i, s q + j, :] @ W[i, j]      (eq:conv-forward)
 
-where xp is x zero-padded by p. The implementations share this contract and differ in how:
+where xp is x zero-padded by p. Each implementation is a forward and a backward function below,
+with its own cache type, and runs exactly what its name says:
 - "direct": the definition, a sum over the k_h k_w window offsets (for reading);
 - "im2col": every window as a row, one matmul; backward through col2im (eq:conv-im2col-*);
 - "xla": `lax.conv_general_dilated` forward; backward by hand with the same primitive: dx is a
   transposed convolution of dy with the flipped kernel, dW a convolution of x with dy
-  (eq:conv-dx-transposed, eq:conv-dW-conv). With few input channels (k_h k_w C_in <= 16: the
-  first layer on MNIST) it takes the im2col path instead, which is faster there.
-Derivation: derivations/conv.tex.
+  (eq:conv-dx-transposed, eq:conv-dW-conv).
+"auto" (the default) is the one place that chooses per shape (`auto_impl`), at trace time; its
+backward runs the backward of the impl its forward chose. Derivation: derivations/conv.tex.
 """
 
 from __future__ import annotations
 
+import functools
 from typing import NamedTuple
 
 import jax
 import jax.numpy as jnp
 from jax import lax
 
-from fnn.im2col import col2im, im2col, offset_slices, output_size, pad, pair
-from fnn.layer import Layer, check_params, check_positive_int, sum_rows
-from fnn.layers.affine import he_std
+from fnn import checks
+from fnn.im2col import col2im, im2col, offset_slices, output_size, pad
+from fnn.initializers import he_normal
+from fnn.kernels import sum_rows
+from fnn.layer import Layer
 
-__all__ = ["DirectConvCache", "Im2colConvCache", "XlaConvCache", "conv2d", "CONV_IMPLS"]
+__all__ = [
+    "DirectConvCache",
+    "Im2colConvCache",
+    "XlaConvCache",
+    "conv2d",
+    "CONV_IMPLS",
+    "AUTO_IM2COL_MAX_PATCH",
+    "auto_impl",
+]
 
-CONV_IMPLS = ("direct", "im2col", "xla")
+CONV_IMPLS = ("auto", "direct", "im2col", "xla")
+AUTO_IM2COL_MAX_PATCH = 54  # largest k_h k_w C_in that auto runs by im2col
 _NHWC = ("NHWC", "HWIO", "NHWC")
-_SMALL_PATCH = 16  # the xla impl takes the im2col path when k_h k_w C_in <= this
+
+Pair = tuple[int, int]
 
 
 class DirectConvCache(NamedTuple):
@@ -47,12 +61,173 @@ class XlaConvCache(NamedTuple):
     x: jax.Array  # (N, H_in, W_in, C_in)
 
 
+def auto_impl(kernel_shape: tuple[int, ...]) -> str:
+    """The impl that impl="auto" runs for an HWIO kernel of `kernel_shape`: "im2col" or "xla"."""
+    k_h, k_w, C_in, _ = kernel_shape
+    # Measured on XLA:CPU per patch size: benchmarks/RESULTS.md, "Conv impl rule (auto)".
+    return "im2col" if k_h * k_w * C_in <= AUTO_IM2COL_MAX_PATCH else "xla"
+
+
+# One forward and one backward per impl; conv2d binds the static stride s and padding p.
+
+
+def direct_forward(params: dict, x: jax.Array, *, s: Pair, p: Pair) -> tuple[jax.Array, DirectConvCache]:
+    """y by eq:conv-forward: one (C_in, C_out) matmul per window offset (i, j), summed.
+
+    Args:
+        params: {"W": (k_h, k_w, C_in, C_out), "b": (C_out,)}. x: (N, H_in, W_in, C_in).
+        s, p: stride and padding, (height, width) pairs.
+
+    Returns:
+        (y, cache): y (N, H_out, W_out, C_out); cache keeps x.
+    """
+    W = params["W"]
+    out_hw = output_size("conv2d", x.shape[1:3], W.shape[:2], s, p)
+    xp, y = pad(x, p), params["b"]
+    for i in range(W.shape[0]):
+        for j in range(W.shape[1]):
+            rows, columns = offset_slices(i, j, s, out_hw)
+            y = y + xp[:, rows, columns, :] @ W[i, j]  # (1)
+    return y, DirectConvCache(x)
+
+
+def direct_backward(params: dict, cache: DirectConvCache, dy: jax.Array, *, s: Pair, p: Pair):
+    """Implements eq:conv-dx, eq:conv-dW, eq:conv-db: a sum over window offsets.
+
+    Args:
+        params: as direct_forward. cache: its DirectConvCache. dy: (N, H_out, W_out, C_out).
+        s, p: as direct_forward.
+
+    Returns:
+        (dx, {"W": dW, "b": db}): dx (N, H_in, W_in, C_in), dW and db shaped like W and b.
+    """
+    W, x = params["W"], cache.x
+    xp = pad(x, p)
+    dxp, dW = jnp.zeros_like(xp), []
+    for i in range(W.shape[0]):
+        for j in range(W.shape[1]):
+            rows, columns = offset_slices(i, j, s, dy.shape[1:3])
+            dxp = dxp.at[:, rows, columns, :].add(dy @ W[i, j].T)  # windows overlap: add
+            dW.append(jnp.einsum("nhwc,nhwd->cd", xp[:, rows, columns, :], dy))
+    dx = dxp[:, p[0] : p[0] + x.shape[1], p[1] : p[1] + x.shape[2], :]
+    return dx, {"W": jnp.stack(dW).reshape(W.shape), "b": sum_rows(dy)}  # sum_rows: all cores
+
+
+def im2col_forward(params: dict, x: jax.Array, *, s: Pair, p: Pair) -> tuple[jax.Array, Im2colConvCache]:
+    """y as one matmul of the (N H_out W_out, k_h k_w C_in) patch matrix with W reshaped.
+
+    Args:
+        params, x, s, p: as direct_forward.
+
+    Returns:
+        (y, cache): y (N, H_out, W_out, C_out); cache keeps x and the patch matrix.
+    """
+    W = params["W"]
+    cols = im2col(x, W.shape[:2], s, p)  # (2)
+    return cols @ W.reshape(-1, W.shape[3]) + params["b"], Im2colConvCache(x, cols)  # (3)
+
+
+def im2col_backward(params: dict, cache: Im2colConvCache, dy: jax.Array, *, s: Pair, p: Pair):
+    """Implements eq:conv-im2col-dW, eq:conv-im2col-dx, eq:conv-db.
+
+    Args:
+        params, s, p: as im2col_forward. cache: its Im2colConvCache. dy: (N, H_out, W_out, C_out).
+
+    Returns:
+        (dx, {"W": dW, "b": db}): dx (N, H_in, W_in, C_in), dW and db shaped like W and b.
+    """
+    W = params["W"]
+    C_out = W.shape[3]
+    dW = cache.cols.reshape(-1, cache.cols.shape[3]).T @ dy.reshape(-1, C_out)  # (3)
+    dcols = dy @ W.reshape(-1, C_out).T  # (3)
+    dx = col2im(dcols, cache.x.shape, W.shape[:2], s, p)  # (2)
+    return dx, {"W": dW.reshape(W.shape), "b": sum_rows(dy)}  # sum_rows: all cores
+
+
+def xla_forward(params: dict, x: jax.Array, *, s: Pair, p: Pair) -> tuple[jax.Array, XlaConvCache]:
+    """y by `lax.conv_general_dilated` (NHWC, HWIO) plus b.
+
+    Args:
+        params, x, s, p: as direct_forward.
+
+    Returns:
+        (y, cache): y (N, H_out, W_out, C_out); cache keeps x.
+    """
+    pads = [(p[0], p[0]), (p[1], p[1])]
+    y = lax.conv_general_dilated(x, params["W"], s, pads, dimension_numbers=_NHWC)
+    return y + params["b"], XlaConvCache(x)
+
+
+def xla_backward(params: dict, cache: XlaConvCache, dy: jax.Array, *, s: Pair, p: Pair):
+    """Implements eq:conv-dx-transposed, eq:conv-dW-conv, eq:conv-db.
+
+    Args:
+        params, s, p: as xla_forward. cache: its XlaConvCache. dy: (N, H_out, W_out, C_out).
+
+    Returns:
+        (dx, {"W": dW, "b": db}): dx (N, H_in, W_in, C_in), dW and db shaped like W and b.
+    """
+    W, x = params["W"], cache.x
+    k, out_hw = W.shape[:2], dy.shape[1:3]
+    # r: rows (columns) of the padded input that no window reaches, dropped by the floor.
+    r = [x.shape[1 + a] + 2 * p[a] - s[a] * (out_hw[a] - 1) - k[a] for a in (0, 1)]
+    # NOTE: operands transposed explicitly into the forward's layouts (NHWC, HWIO), not by
+    # dimension numbers: XLA:CPU then runs its fast kernel, also inside lax.scan.
+    dx = lax.conv_general_dilated(
+        dy,
+        jnp.swapaxes(W[::-1, ::-1], 2, 3),  # flipped, HWIO with in = C_out, out = C_in
+        (1, 1),
+        [(k[a] - 1 - p[a], k[a] - 1 - p[a] + r[a]) for a in (0, 1)],
+        lhs_dilation=s,
+        dimension_numbers=_NHWC,
+    )
+    dW = lax.conv_general_dilated(
+        x.transpose(3, 1, 2, 0),  # (C_in, H_in, W_in, N): N is contracted like a channel
+        dy.transpose(1, 2, 0, 3),  # (H_out, W_out, N, C_out): the "kernel"
+        (1, 1),
+        [(p[a], p[a] - r[a]) for a in (0, 1)],
+        rhs_dilation=s,
+        dimension_numbers=_NHWC,
+    ).transpose(1, 2, 0, 3)  # (C_in, k_h, k_w, C_out) -> HWIO
+    return dx, {"W": dW, "b": sum_rows(dy)}  # sum_rows: all cores
+
+
+def auto_forward(params: dict, x: jax.Array, *, s: Pair, p: Pair):
+    """The forward of `auto_impl(W.shape)`, chosen at trace time from the static kernel shape.
+
+    Args:
+        params, x, s, p: as direct_forward.
+
+    Returns:
+        (y, cache): y (N, H_out, W_out, C_out); the chosen impl's cache.
+    """
+    return _FORWARD[auto_impl(params["W"].shape)](params, x, s=s, p=p)
+
+
+def auto_backward(params: dict, cache, dy: jax.Array, *, s: Pair, p: Pair):
+    """Implements, by the cache's type, im2col's eq:conv-im2col-dW, eq:conv-im2col-dx, eq:conv-db
+    or xla's eq:conv-dx-transposed, eq:conv-dW-conv, eq:conv-db: the impl auto_forward chose.
+
+    Args:
+        params, s, p: as auto_forward. cache: its cache. dy: (N, H_out, W_out, C_out).
+
+    Returns:
+        (dx, {"W": dW, "b": db}): dx (N, H_in, W_in, C_in), dW and db shaped like W and b.
+    """
+    return auto_backward.by_cache[type(cache)](params, cache, dy, s=s, p=p)
+
+
+auto_backward.by_cache = {Im2colConvCache: im2col_backward, XlaConvCache: xla_backward}
+_FORWARD = {"direct": direct_forward, "im2col": im2col_forward, "xla": xla_forward, "auto": auto_forward}
+_BACKWARD = {"direct": direct_backward, "im2col": im2col_backward, "xla": xla_backward, "auto": auto_backward}
+
+
 def conv2d(
     out_channels: int,
     kernel_size: int | tuple[int, int],
     stride: int | tuple[int, int] = 1,
     padding: int | tuple[int, int] = 0,
-    impl: str = "xla",
+    impl: str = "auto",
     *,
     weight_scale: float | None = None,
     name: str = "conv2d",
@@ -62,106 +237,46 @@ def conv2d(
     Args:
         out_channels: C_out.
         kernel_size, stride, padding: an int or a (height, width) pair; padding may be 0.
-        impl: "direct", "im2col" or "xla" (same results, different speed).
+        impl: "auto" (chooses per shape), "direct", "im2col" or "xla": same results.
         weight_scale: std of the initial W; None for He initialisation sqrt(2 / (k_h k_w C_in)).
     """
-    check_positive_int(name, "out_channels", out_channels)
-    k = pair(name, "kernel_size", kernel_size)
-    s = pair(name, "stride", stride)
-    p = pair(name, "padding", padding, minimum=0)
-    if impl not in CONV_IMPLS:
-        raise ValueError(f"{name}: impl must be one of {CONV_IMPLS}, got {impl!r}")
-    if weight_scale is not None and not weight_scale > 0:
-        raise ValueError(f"{name}: weight_scale must be positive or None, got {weight_scale!r}")
+    checks.positive_int(name, "out_channels", out_channels)
+    k = checks.int_pair(name, "kernel_size", kernel_size)
+    s = checks.int_pair(name, "stride", stride)
+    p = checks.int_pair(name, "padding", padding, minimum=0)
+    checks.one_of(name, "impl", impl, CONV_IMPLS)
+    weight_scale = checks.optional_positive(name, "weight_scale", weight_scale)
+    forward = _FORWARD[impl]
 
     def init(key, in_shape):
         if len(in_shape) != 3:
             raise ValueError(f"{name}: expected per-example shape (H_in, W_in, C_in), got {tuple(in_shape)}")
         H_in, W_in, C_in = in_shape
         H_out, W_out = output_size(name, (H_in, W_in), k, s, p)
-        std = he_std(k[0] * k[1] * C_in, weight_scale)
-        W = std * jax.random.normal(key, (*k, C_in, out_channels))
+        W = he_normal(key, (*k, C_in, out_channels), k[0] * k[1] * C_in, weight_scale)
         return (H_out, W_out, out_channels), {"W": W, "b": jnp.zeros(out_channels)}, {}
 
-    def check_input(params, x):
-        check_params(name, params, ("W", "b"))
+    def apply(params, state, x, *, train=False, key=None):
+        """y = conv(x, W) + b by `impl`.
+
+        Args:
+            params: {"W": (k_h, k_w, C_in, C_out), "b": (C_out,)}. x: (N, H_in, W_in, C_in).
+
+        Returns:
+            (y, state, cache): y (N, H_out, W_out, C_out); the cache type of the impl that ran.
+        """
+        checks.params_keys(name, params, ("W", "b"))
+        if params["W"].shape[:2] != k:
+            raise ValueError(
+                f"{name}: expected W of shape ({k[0]}, {k[1]}, C_in, C_out), got {params['W'].shape}"
+            )
         C_in = params["W"].shape[2]
         if x.ndim != 4 or x.shape[3] != C_in:
             raise ValueError(f"{name}: expected x of shape (N, H_in, W_in, {C_in}), got x.shape={x.shape}")
-        return output_size(name, x.shape[1:3], k, s, p)
+        output_size(name, x.shape[1:3], k, s, p)
+        y, cache = forward(params, x, s=s, p=p)
+        return y, state, cache
 
-    def apply(params, state, x, *, train=False, key=None):
-        out_hw = check_input(params, x)
-        W, b = params["W"], params["b"]
-        if impl == "direct":
-            xp, y = pad(x, p), b
-            for i in range(k[0]):
-                for j in range(k[1]):
-                    rows, columns = offset_slices(i, j, s, out_hw)
-                    y = y + xp[:, rows, columns, :] @ W[i, j]  # (1)
-            return y, state, DirectConvCache(x)
-        if impl == "im2col" or k[0] * k[1] * W.shape[2] <= _SMALL_PATCH:
-            # NOTE: impl="xla" comes here too for a small patch matrix (the first layer): one
-            # matmul of it beat the convolutions, forward and dW (CNN step at batch 128 on
-            # XLA:CPU 36 -> 30 ms, benchmarks/RESULTS.md); backward then by im2col_backward.
-            cols = im2col(x, k, s, p)  # (2)
-            return cols @ W.reshape(-1, W.shape[3]) + b, state, Im2colConvCache(x, cols)  # (3)
-        y = lax.conv_general_dilated(x, W, s, [(p[0], p[0]), (p[1], p[1])], dimension_numbers=_NHWC)
-        return y + b, state, XlaConvCache(x)
-
-    def direct_backward(params, cache, dy):
-        """Implements eq:conv-dx, eq:conv-dW, eq:conv-db: a sum over window offsets."""
-        W, x = params["W"], cache.x
-        xp = pad(x, p)
-        dxp, dW = jnp.zeros_like(xp), []
-        for i in range(k[0]):
-            for j in range(k[1]):
-                rows, columns = offset_slices(i, j, s, dy.shape[1:3])
-                dxp = dxp.at[:, rows, columns, :].add(dy @ W[i, j].T)  # windows overlap: add
-                dW.append(jnp.einsum("nhwc,nhwd->cd", xp[:, rows, columns, :], dy))
-        dx = dxp[:, p[0] : p[0] + x.shape[1], p[1] : p[1] + x.shape[2], :]
-        return dx, {"W": jnp.stack(dW).reshape(W.shape), "b": sum_rows(dy)}
-
-    def im2col_backward(params, cache, dy):
-        """Implements eq:conv-im2col-dW, eq:conv-im2col-dx, eq:conv-db."""
-        W = params["W"]
-        C_out = W.shape[3]
-        dW = cache.cols.reshape(-1, cache.cols.shape[3]).T @ dy.reshape(-1, C_out)  # (3)
-        dcols = dy @ W.reshape(-1, C_out).T  # (3)
-        dx = col2im(dcols, cache.x.shape, k, s, p)  # (2)
-        return dx, {"W": dW.reshape(W.shape), "b": sum_rows(dy)}
-
-    def xla_backward(params, cache, dy):
-        """Implements eq:conv-dx-transposed, eq:conv-dW-conv, eq:conv-db (a small patch matrix:
-        im2col_backward)."""
-        if isinstance(cache, Im2colConvCache):
-            return im2col_backward(params, cache, dy)
-        W, x = params["W"], cache.x
-        out_hw = dy.shape[1:3]
-        # r: rows (columns) of the padded input that no window reaches, dropped by the floor.
-        r = [x.shape[1 + a] + 2 * p[a] - s[a] * (out_hw[a] - 1) - k[a] for a in (0, 1)]
-        # NOTE: both convolutions get their operands transposed explicitly into the forward's
-        # layouts (NHWC, HWIO) rather than through exotic dimension numbers: XLA:CPU then
-        # runs its Eigen kernel, also inside lax.scan, where it otherwise emits a naive loop
-        # (conv2 at batch 64: dW 10.4 -> 5.1 ms alone, 309 -> 4.4 ms in a scan; dx 17 -> 3.7
-        # ms in a scan; benchmarks/RESULTS.md).
-        dx = lax.conv_general_dilated(
-            dy,
-            jnp.swapaxes(W[::-1, ::-1], 2, 3),  # flipped, HWIO with in = C_out, out = C_in
-            (1, 1),
-            [(k[a] - 1 - p[a], k[a] - 1 - p[a] + r[a]) for a in (0, 1)],
-            lhs_dilation=s,
-            dimension_numbers=_NHWC,
-        )
-        dW = lax.conv_general_dilated(
-            x.transpose(3, 1, 2, 0),  # (C_in, H_in, W_in, N): N is contracted like a channel
-            dy.transpose(1, 2, 0, 3),  # (H_out, W_out, N, C_out): the "kernel"
-            (1, 1),
-            [(p[a], p[a] - r[a]) for a in (0, 1)],
-            rhs_dilation=s,
-            dimension_numbers=_NHWC,
-        ).transpose(1, 2, 0, 3)  # (C_in, k_h, k_w, C_out) -> HWIO
-        return dx, {"W": dW, "b": sum_rows(dy)}
-
-    backward = {"direct": direct_backward, "im2col": im2col_backward, "xla": xla_backward}[impl]
+    # backward(params, cache, dy) -> (dx, dparams): the impl's, with its docstring (and by_cache).
+    backward = functools.update_wrapper(functools.partial(_BACKWARD[impl], s=s, p=p), _BACKWARD[impl])
     return Layer(name=name, init=init, apply=apply, backward=backward)

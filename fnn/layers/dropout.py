@@ -14,7 +14,8 @@ from typing import NamedTuple
 import jax
 import jax.numpy as jnp
 
-from fnn.layer import Layer, check_params
+from fnn import checks
+from fnn.layer import Layer
 
 __all__ = ["DropoutCache", "dropout"]
 
@@ -29,16 +30,21 @@ def dropout(drop_rate: float, *, name: str = "dropout") -> Layer:
     Args:
         drop_rate: probability of zeroing, in [0, 1).
     """
-    if isinstance(drop_rate, bool) or not isinstance(drop_rate, (int, float)) or not 0.0 <= drop_rate < 1.0:
-        raise ValueError(
-            f"{name}: drop_rate (the probability of zeroing) must be in [0, 1), got {drop_rate!r}"
-        )
+    drop_rate = checks.probability(name, "drop_rate (the probability of zeroing)", drop_rate)
 
     def init(key, in_shape):
         return tuple(in_shape), {}, {}
 
     def apply(params, state, x, *, train=False, key=None):
-        check_params(name, params, ())
+        """y = x * mask / (1 - drop_rate) in train mode, y = x in test mode.
+
+        Args:
+            params: {}. x: (N, ...). train: drop or not. key: a PRNG key, needed when train.
+
+        Returns:
+            (y, state, cache): y like x; the cache keeps the scaled mask.
+        """
+        checks.params_keys(name, params, ())
         if not train or drop_rate == 0.0:
             return x, state, DropoutCache(jnp.ones((), x.dtype))
         if key is None:
@@ -51,7 +57,14 @@ def dropout(drop_rate: float, *, name: str = "dropout") -> Layer:
         return x * mask, state, DropoutCache(mask)  # (2)
 
     def backward(params, cache, dy):
-        """Implements eq:dropout-dx."""
+        """Implements eq:dropout-dx.
+
+        Args:
+            params: {}. cache: DropoutCache. dy: like y.
+
+        Returns:
+            (dx, {}): dx like x.
+        """
         return dy * cache.mask, {}
 
     return Layer(name=name, init=init, apply=apply, backward=backward)

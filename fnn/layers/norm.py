@@ -22,7 +22,9 @@ import jax
 import jax.numpy as jnp
 from jax import lax
 
-from fnn.layer import Layer, check_params, sum_rows
+from fnn import checks
+from fnn.kernels import sum_rows
+from fnn.layer import Layer
 
 __all__ = ["BatchNormTrainCache", "BatchNormEvalCache", "batch_norm"]
 
@@ -37,6 +39,37 @@ class BatchNormEvalCache(NamedTuple):
     inv_std: jax.Array  # (C,): 1 / sqrt(running var + eps)
 
 
+def train_backward(params: dict, cache: BatchNormTrainCache, dy: jax.Array):
+    """Implements eq:bn-dbeta, eq:bn-dgamma, eq:bn-dx: through the batch statistics.
+
+    Args:
+        params: {"gamma": (C,), "beta": (C,)}. cache: from train mode. dy: (N, C) or (N, H, W, C).
+
+    Returns:
+        (dx, {"gamma": dgamma, "beta": dbeta}): dx like dy, dgamma and dbeta (C,).
+    """
+    gamma, x_hat = params["gamma"], cache.x_hat
+    dbeta = sum_rows(dy)  # sum_rows: a reduction on all cores (fnn.kernels)
+    dgamma = sum_rows(dy * x_hat)
+    m = math.prod(dy.shape[:-1])
+    dx = (gamma * cache.inv_std / m) * (m * dy - dbeta - x_hat * dgamma)
+    return dx, {"gamma": dgamma, "beta": dbeta}
+
+
+def eval_backward(params: dict, cache: BatchNormEvalCache, dy: jax.Array):
+    """Implements eq:bn-dbeta, eq:bn-dgamma, eq:bn-dx-eval: the running statistics are constants.
+
+    Args:
+        params: {"gamma": (C,), "beta": (C,)}. cache: from eval mode. dy: (N, C) or (N, H, W, C).
+
+    Returns:
+        (dx, {"gamma": dgamma, "beta": dbeta}): dx like dy, dgamma and dbeta (C,).
+    """
+    dbeta = sum_rows(dy)  # sum_rows: a reduction on all cores (fnn.kernels)
+    dgamma = sum_rows(dy * cache.x_hat)
+    return dy * (params["gamma"] * cache.inv_std), {"gamma": dgamma, "beta": dbeta}
+
+
 def batch_norm(
     momentum: float = 0.9,
     eps: float = 1e-5,
@@ -45,10 +78,8 @@ def batch_norm(
     name: str = "batch_norm",
 ) -> Layer:
     """Batch norm with learned gamma (init 1), beta (init 0) and running mean/var state."""
-    if not (isinstance(momentum, (int, float)) and 0.0 <= momentum <= 1.0):
-        raise ValueError(f"{name}: momentum must be in [0, 1], got {momentum!r}")
-    if not (isinstance(eps, (int, float)) and eps > 0):
-        raise ValueError(f"{name}: eps must be positive, got {eps!r}")
+    momentum = checks.number(name, "momentum", momentum, low=0.0, high=1.0)
+    eps = checks.number(name, "eps", eps, low=0.0, low_open=True)
 
     def init(key, in_shape):
         if len(in_shape) not in (1, 3):
@@ -58,8 +89,17 @@ def batch_norm(
         return tuple(in_shape), params, {"mean": jnp.zeros(C), "var": jnp.ones(C)}
 
     def apply(params, state, x, *, train=False, key=None):
-        check_params(name, params, ("gamma", "beta"))
-        check_params(f"{name} (state)", state, ("mean", "var"))
+        """y = gamma x_hat + beta, x_hat normalised by batch (train) or running (eval) statistics.
+
+        Args:
+            params: {"gamma": (C,), "beta": (C,)}. state: {"mean": (C,), "var": (C,)}.
+            x: (N, C) or (N, H, W, C). train: batch statistics, and update the running ones.
+
+        Returns:
+            (y, new_state, cache): y like x; a BatchNormTrainCache or BatchNormEvalCache.
+        """
+        checks.params_keys(name, params, ("gamma", "beta"))
+        checks.params_keys(f"{name} (state)", state, ("mean", "var"))
         C = params["gamma"].shape[0]
         if x.ndim not in (2, 4) or x.shape[-1] != C:
             raise ValueError(f"{name}: expected x of shape (N, {C}) or (N, H, W, {C}), got x.shape={x.shape}")
@@ -73,7 +113,7 @@ def batch_norm(
             raise ValueError(
                 f"{name}: unbiased running variance needs >= 2 values per feature, got x.shape={x.shape}"
             )
-        mu = sum_rows(x) / m  # (1)
+        mu = sum_rows(x) / m  # (1); sum_rows: a reduction on all cores (fnn.kernels)
         centered = x - mu
         var = sum_rows(centered * centered) / m  # (2) biased
         inv_std = lax.rsqrt(var + eps)  # (3)
@@ -86,14 +126,17 @@ def batch_norm(
         return gamma * x_hat + beta, new_state, BatchNormTrainCache(x_hat, inv_std)  # (4)
 
     def backward(params, cache, dy):
-        """Implements eq:bn-dbeta, eq:bn-dgamma, and eq:bn-dx (train) or eq:bn-dx-eval."""
-        gamma, x_hat = params["gamma"], cache.x_hat
-        dbeta = sum_rows(dy)
-        dgamma = sum_rows(dy * x_hat)
-        if isinstance(cache, BatchNormEvalCache):
-            return dy * (gamma * cache.inv_std), {"gamma": dgamma, "beta": dbeta}
-        m = math.prod(dy.shape[:-1])
-        dx = (gamma * cache.inv_std / m) * (m * dy - dbeta - x_hat * dgamma)
-        return dx, {"gamma": dgamma, "beta": dbeta}
+        """Implements eq:bn-dbeta, eq:bn-dgamma, and eq:bn-dx (train) or eq:bn-dx-eval (eval).
 
+        Runs train_backward or eval_backward by the cache's type.
+
+        Args:
+            params: as apply. cache: from apply. dy: like y.
+
+        Returns:
+            (dx, {"gamma": dgamma, "beta": dbeta}): dx like x, dgamma and dbeta (C,).
+        """
+        return backward.by_cache[type(cache)](params, cache, dy)
+
+    backward.by_cache = {BatchNormTrainCache: train_backward, BatchNormEvalCache: eval_backward}
     return Layer(name=name, init=init, apply=apply, backward=backward)

@@ -12,17 +12,17 @@ default so it never wins (pad_value=0.0 gives the assignment's zero padding).
 
 from __future__ import annotations
 
-import functools
 import math
 from typing import NamedTuple
 
 import jax
 import jax.numpy as jnp
 import numpy as np
-from jax import lax
 
-from fnn.im2col import col2im, output_size, pair, windows
-from fnn.layer import Layer, check_params
+from fnn import checks
+from fnn.im2col import col2im, output_size, windows
+from fnn.kernels import max_and_argmax
+from fnn.layer import Layer
 
 __all__ = ["MaxPoolCache", "AvgPoolCache", "max_pool2d", "avg_pool2d"]
 
@@ -37,40 +37,12 @@ class AvgPoolCache(NamedTuple):
 
 
 def _window_args(name, kernel_size, stride, padding):
-    k = pair(name, "kernel_size", kernel_size)
-    s = k if stride is None else pair(name, "stride", stride)
-    p = pair(name, "padding", padding, minimum=0)
+    k = checks.int_pair(name, "kernel_size", kernel_size)
+    s = k if stride is None else checks.int_pair(name, "stride", stride)
+    p = checks.int_pair(name, "padding", padding, minimum=0)
     if p[0] >= k[0] or p[1] >= k[1]:
         raise ValueError(f"{name}: padding {p} must be smaller than kernel_size {k}")
     return k, s, p
-
-
-@functools.partial(jax.custom_jvp, nondiff_argnums=(1,))
-def max_and_argmax(a: jax.Array, axis: int) -> tuple[jax.Array, jax.Array]:
-    """`a.max(axis)` and `jnp.argmax(a, axis)` (the first maximal index; NaN counts as the
-    largest) in one pass over `a`: one variadic reduction instead of two (max pooling's
-    forward, 4.7 -> 1.3 ms for the CNN's first pool at batch 128 on the CPU).
-
-    Differentiable (jax.grad of apply, the autodiff reference): the max's tangent is the
-    tangent of the element the argmax picks.
-    """
-
-    def larger(best, candidate):
-        (u, i), (v, j) = best, candidate
-        take = (v > u) | ((v == u) & (j < i)) | (jnp.isnan(v) & ~(jnp.isnan(u) & (i < j)))
-        return jnp.where(take, v, u), jnp.where(take, j, i)
-
-    index = lax.broadcasted_iota(jnp.int32, a.shape, axis)
-    init = (jnp.array(-jnp.inf, a.dtype), jnp.array(a.shape[axis], jnp.int32))
-    return lax.reduce((a, index), init, larger, (axis,))
-
-
-@max_and_argmax.defjvp
-def _max_and_argmax_jvp(axis, primals, tangents):
-    (a,), (a_dot,) = primals, tangents
-    y, argmax = max_and_argmax(a, axis)
-    y_dot = jnp.take_along_axis(a_dot, jnp.expand_dims(argmax, axis), axis).squeeze(axis)
-    return (y, argmax), (y_dot, np.zeros(argmax.shape, jax.dtypes.float0))
 
 
 def _pool_layer(name, k, s, p, forward, backward) -> Layer:
@@ -82,7 +54,15 @@ def _pool_layer(name, k, s, p, forward, backward) -> Layer:
         return (*output_size(name, in_shape[:2], k, s, p), in_shape[2]), {}, {}
 
     def apply(params, state, x, *, train=False, key=None):
-        check_params(name, params, ())
+        """y = the max or mean of each window, per channel.
+
+        Args:
+            params: {}. x: (N, H_in, W_in, C).
+
+        Returns:
+            (y, state, cache): y (N, H_out, W_out, C); a MaxPoolCache or AvgPoolCache.
+        """
+        checks.params_keys(name, params, ())
         if x.ndim != 4:
             raise ValueError(f"{name}: expected x of shape (N, H_in, W_in, C), got x.shape={x.shape}")
         output_size(name, x.shape[1:3], k, s, p)
@@ -99,11 +79,19 @@ def max_pool2d(
     k, s, p = _window_args(name, kernel_size, stride, padding)
 
     def forward(x):
+        # max_and_argmax: max and argmax in one pass (fnn.kernels)
         y, argmax = max_and_argmax(windows(x, k, s, p, pad_value), axis=3)
         return y, MaxPoolCache(x, argmax)
 
     def backward(params, cache, dy):
-        """Implements eq:maxpool-dx."""
+        """Implements eq:maxpool-dx: each window's dy goes to its argmax.
+
+        Args:
+            params: {}. cache: MaxPoolCache. dy: (N, H_out, W_out, C).
+
+        Returns:
+            (dx, {}): dx (N, H_in, W_in, C).
+        """
         offsets = jnp.arange(k[0] * k[1])[:, None]
         routed = jnp.where(offsets == cache.argmax[:, :, :, None, :], dy[:, :, :, None, :], 0)
         return col2im(routed, cache.x.shape, k, s, p), {}
@@ -133,7 +121,14 @@ def avg_pool2d(
         return win.sum(axis=3) / jnp.asarray(divisor(x.shape[1:3]), x.dtype), AvgPoolCache(x)
 
     def backward(params, cache, dy):
-        """Implements eq:avgpool-dx."""
+        """Implements eq:avgpool-dx: each window's dy, divided, goes to all its inputs.
+
+        Args:
+            params: {}. cache: AvgPoolCache. dy: (N, H_out, W_out, C).
+
+        Returns:
+            (dx, {}): dx (N, H_in, W_in, C).
+        """
         x = cache.x
         share = dy / jnp.asarray(divisor(x.shape[1:3]), dy.dtype)
         spread = jnp.broadcast_to(share[:, :, :, None, :], (*dy.shape[:3], k[0] * k[1], dy.shape[3]))

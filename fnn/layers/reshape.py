@@ -10,7 +10,8 @@ from typing import NamedTuple
 
 import jax
 
-from fnn.layer import Layer, check_params
+from fnn import checks
+from fnn.layer import Layer
 
 __all__ = ["FlattenCache", "flatten"]
 
@@ -26,13 +27,28 @@ def flatten(*, name: str = "flatten") -> Layer:
         return (math.prod(in_shape),), {}, {}
 
     def apply(params, state, x, *, train=False, key=None):
-        check_params(name, params, ())
+        """y = x with every axis but the first flattened.
+
+        Args:
+            params: {}. x: (N, *in_shape).
+
+        Returns:
+            (y, state, cache): y (N, prod(in_shape)); the cache keeps x (for its shape).
+        """
+        checks.params_keys(name, params, ())
         if x.ndim < 1:
             raise ValueError(f"{name}: expected a batch (N, ...), got x.shape={x.shape}")
         return x.reshape(x.shape[0], -1), state, FlattenCache(x)
 
     def backward(params, cache, dy):
-        """Implements eq:flatten-dx."""
+        """Implements eq:flatten-dx.
+
+        Args:
+            params: {}. cache: FlattenCache. dy: (N, prod(in_shape)).
+
+        Returns:
+            (dx, {}): dx (N, *in_shape).
+        """
         return dy.reshape(cache.x.shape), {}
 
     return Layer(name=name, init=init, apply=apply, backward=backward)

@@ -1,4 +1,4 @@
-"""Proof that each hand-written backward is right: manual vs jax.vjp vs finite differences.
+"""The checks: a layer's hand-written backward (or a loss's dscores) vs jax.vjp vs finite differences.
 
 For a layer, a random input x and a random cotangent dy (never ones: for softmax and batch
 norm a constant dy has zero input gradient and hides bugs), in float64:
@@ -9,11 +9,9 @@ norm a constant dy has zero input gradient and hides bugs), in float64:
   <manual da, v>; error = |fd - <da, v>| / (|da| |v|), Euclidean norms: the bound of |<da, v>|,
   so a random v that happens to be nearly orthogonal to da cannot inflate the error.
 Inputs are n distinct values at least 2/n apart and 1/n from 0 (`distinct_inputs`), so no
-ReLU kink or pooling tie lies within the finite-difference step.
-
-`CASES` registers every layer constructor and loss with configurations that cover padding 0
-and > 0, stride 1 and 2, overlapping windows, non-square inputs, C_in != C_out, all three conv
-impls, train and test mode; `fnn gradcheck` runs them and prints the table.
+ReLU kink or pooling tie lies within the finite-difference step. A report cites the equation
+labels of the backward that ran: for one that dispatches on its cache's type
+(`backward.by_cache`, see fnn.layer), those of the function the cache selects.
 """
 
 from __future__ import annotations
@@ -27,20 +25,16 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from fnn import layers as layer_lib
-from fnn import losses as loss_lib
 from fnn.layer import Layer
 
 __all__ = [
     "ArrayError",
     "Report",
-    "Case",
-    "CASES",
     "TOLERANCE",
     "check_layer",
     "check_loss",
-    "run_case",
     "equation_labels",
+    "backward_that_ran",
     "distinct_inputs",
 ]
 
@@ -90,6 +84,15 @@ def equation_labels(fn: Callable[..., Any]) -> tuple[str, ...]:
     return tuple(dict.fromkeys(re.findall(r"eq:[A-Za-z0-9-]+", inspect.getdoc(fn) or "")))
 
 
+def backward_that_ran(backward: Callable[..., Any], cache: Any) -> Callable[..., Any]:
+    """The function `backward` runs for `cache`: itself, or `backward.by_cache[type(cache)]`.
+
+    `cache` may be abstract (from `jax.eval_shape`): only its type is read.
+    """
+    by_cache = getattr(backward, "by_cache", None) or {}
+    return by_cache.get(type(cache), backward)
+
+
 def distinct_inputs(rng: np.random.Generator, shape: Sequence[int], scale: float = 2.0) -> np.ndarray:
     """n values in (-scale, scale) in random order and sign: magnitudes scale (i + 1/2) / n.
 
@@ -135,7 +138,19 @@ def check_layer(
     """Check `layer.backward` against autodiff (and finite differences) in float64.
 
     Params and state from `init` are perturbed at random so that no bias is 0 and no
-    gamma is 1. Raises AssertionError if `init`'s out_shape differs from apply's output.
+    gamma is 1.
+
+    Args:
+        layer: the Layer. in_shape: its per-example input shape. batch: N. train: the mode.
+        seed: draws x, dy, the perturbations and the directions. finite_differences: also
+            check against finite differences. constructor, config: labels for the report.
+
+    Returns:
+        A Report: one ArrayError for dx and one per params leaf (named by its path).
+
+    Raises:
+        AssertionError: if `init`'s out_shape differs from apply's output shape, or dparams
+            is not structured like params.
     """
     with jax.enable_x64(True):
         rng = np.random.default_rng(seed)  # NumPy draws: no compilation per new shape
@@ -148,7 +163,9 @@ def check_layer(
         def forward(p, x_):
             return layer.apply(p, state, x_, train=train, key=key)[0]
 
-        y_shape = jax.eval_shape(forward, params, x)
+        y_shape, cache_shape = jax.eval_shape(
+            lambda p, x_: layer.apply(p, state, x_, train=train, key=key)[::2], params, x
+        )
         if tuple(y_shape.shape[1:]) != tuple(out_shape):
             raise AssertionError(
                 f"{layer.name}: init says out_shape={tuple(out_shape)}, apply gave {y_shape.shape}"
@@ -180,7 +197,8 @@ def check_layer(
         for name, manual, auto, g, point in named:
             fd = _finite_difference(g, point, manual, rng) if finite_differences else None
             errors.append(ArrayError(name, _relative(manual, auto), fd))
-    return Report(constructor or layer.name, config, equation_labels(layer.backward), tuple(errors))
+    ran = backward_that_ran(layer.backward, cache_shape)
+    return Report(constructor or layer.name, config, equation_labels(ran), tuple(errors))
 
 
 def check_loss(
@@ -194,18 +212,29 @@ def check_loss(
     config: str = "",
     **loss_kwargs: Any,
 ) -> Report:
-    """Check a loss's dscores against jax.grad of its loss value (and finite differences)."""
+    """Check a loss's dscores against jax.grad of its loss value (and finite differences).
+
+    Args:
+        loss: `loss(scores, labels, **loss_kwargs) -> (loss, dscores)`. N, K: scores (N, K).
+        seed, finite_differences, constructor, config: as `check_layer`.
+
+    Returns:
+        A Report with one ArrayError, "dscores".
+    """
     with jax.enable_x64(True):
         rng = np.random.default_rng(seed)
         labels = rng.integers(0, K, N)
         scores = _away_from_hinges(distinct_inputs(rng, (N, K)), labels, loss_kwargs.get("margin", 1.0))
         scores, labels = jnp.asarray(scores), jnp.asarray(labels)
 
+        @jax.jit  # one compilation per check instead of one per eager op
         def value(s):
             return loss(s, labels, **loss_kwargs)[0]
 
-        _, dscores = loss(scores, labels, **loss_kwargs)
-        error = _relative(dscores, jax.grad(value)(scores))
+        dscores, dscores_auto = jax.jit(lambda s: (loss(s, labels, **loss_kwargs)[1], jax.grad(value)(s)))(
+            scores
+        )
+        error = _relative(dscores, dscores_auto)
         fd = _finite_difference(value, scores, dscores, rng) if finite_differences else None
     return Report(
         constructor or loss.__name__, config, equation_labels(loss), (ArrayError("dscores", error, fd),)
@@ -217,87 +246,3 @@ def _away_from_hinges(scores: np.ndarray, labels: np.ndarray, margin: float) -> 
     correct = np.take_along_axis(scores, labels[:, None], axis=1)
     near = (np.abs(scores - correct + margin) < 0.05) & (np.arange(scores.shape[1]) != labels[:, None])
     return scores + 0.1 * near
-
-
-class Case(NamedTuple):
-    """A registered gradient check: a constructor called with args/kwargs, on in_shape."""
-
-    constructor: str  # a name in fnn.layers.__all__ or fnn.losses.LOSSES
-    args: tuple = ()
-    kwargs: dict = {}
-    in_shape: tuple[int, ...] = ()  # per example; for a loss (N, K)
-    batch: int = 2
-    train: bool = False
-
-    def config(self) -> str:
-        parts = [repr(a) for a in self.args] + [f"{k}={v!r}" for k, v in self.kwargs.items()]
-        mode = "" if self.constructor in loss_lib.LOSSES else (" train" if self.train else " eval")
-        return f"({', '.join(parts)}) on {self.in_shape}{mode}"
-
-
-def run_case(case: Case, *, finite_differences: bool = True, seed: int = 0) -> Report:
-    """Run one registered case."""
-    if case.constructor in loss_lib.LOSSES:
-        N, K = case.in_shape
-        return check_loss(
-            loss_lib.LOSSES[case.constructor],
-            N,
-            K,
-            seed=seed,
-            constructor=case.constructor,
-            config=case.config(),
-            finite_differences=finite_differences,
-            **case.kwargs,
-        )
-    layer = getattr(layer_lib, case.constructor)(*case.args, **case.kwargs)
-    return check_layer(
-        layer,
-        case.in_shape,
-        batch=case.batch,
-        train=case.train,
-        seed=seed,
-        constructor=case.constructor,
-        config=case.config(),
-        finite_differences=finite_differences,
-    )
-
-
-def _conv_cases() -> list[Case]:
-    cases = []
-    for impl in ("direct", "im2col", "xla"):
-        cases += [
-            Case("conv2d", (4, 3), {"stride": 1, "padding": 1, "impl": impl}, (6, 5, 3)),
-            Case("conv2d", (3, (2, 3)), {"stride": 2, "padding": (1, 0), "impl": impl}, (7, 8, 2)),
-            Case("conv2d", (2, 3), {"stride": 2, "padding": 0, "impl": impl}, (8, 8, 2)),  # floor drops a row
-            Case("conv2d", (2, 5), {"impl": impl}, (5, 5, 2)),  # kernel = input size
-        ]
-    return cases
-
-
-CASES: tuple[Case, ...] = (
-    Case("affine", (5,), {}, (4,), batch=3),
-    Case("affine", (3,), {}, (3, 2, 2)),
-    Case("relu", (), {}, (3, 4, 2)),
-    Case("leaky_relu", (0.2,), {}, (3, 4, 2)),
-    Case("sigmoid", (), {}, (3, 4, 2)),
-    Case("tanh", (), {}, (3, 4, 2)),
-    Case("elu", (0.7,), {}, (3, 4, 2)),
-    *_conv_cases(),
-    Case("max_pool2d", (2,), {}, (6, 4, 3)),
-    Case("max_pool2d", (3,), {"stride": 2, "padding": 1}, (7, 6, 2)),  # overlapping, padded
-    Case("max_pool2d", (3,), {"stride": 2, "padding": 1, "pad_value": 0.0}, (7, 6, 2)),
-    Case("avg_pool2d", (2,), {}, (6, 4, 3)),
-    Case("avg_pool2d", (3,), {"stride": 2, "padding": 1}, (7, 6, 2)),
-    Case("avg_pool2d", (3,), {"stride": 2, "padding": 1, "count_include_pad": False}, (7, 6, 2)),
-    Case("batch_norm", (), {}, (5,), batch=4, train=True),
-    Case("batch_norm", (), {}, (5,), batch=4, train=False),
-    Case("batch_norm", (), {}, (4, 3, 2), batch=3, train=True),
-    Case("batch_norm", (), {}, (4, 3, 2), batch=3, train=False),
-    Case("batch_norm", (), {"unbiased_running_var": True}, (5,), batch=4, train=True),
-    Case("dropout", (0.3,), {}, (4, 5), batch=3, train=True),
-    Case("dropout", (0.3,), {}, (4, 5), batch=3, train=False),
-    Case("flatten", (), {}, (3, 2, 2)),
-    Case("softmax_cross_entropy", (), {}, (4, 5)),
-    Case("multiclass_svm", (), {}, (4, 5)),
-    Case("multiclass_svm", (), {"margin": 0.5}, (6, 3)),
-)

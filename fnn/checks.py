@@ -1,0 +1,106 @@
+"""Validation of user-given settings, shared by layers, optimizers, training and the CLI.
+
+Every check takes `owner` (the layer, optimizer or option the value belongs to, e.g.
+"conv1", "momentum", "--lr") and `what` (the argument's name), returns the value in its
+normal form, and raises ValueError naming both and the value received. Booleans are never
+numbers here: `momentum=True` is refused, although Python treats True as 1.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+__all__ = [
+    "positive_int",
+    "int_pair",
+    "number",
+    "probability",
+    "optional_positive",
+    "one_of",
+    "params_keys",
+]
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def positive_int(owner: str, what: str, value: Any, *, minimum: int = 1) -> int:
+    """`value` if it is an int >= minimum (default 1)."""
+    if not _is_int(value) or value < minimum:
+        kind = "a positive int" if minimum == 1 else f"an int >= {minimum}"
+        raise ValueError(f"{owner}: {what} must be {kind}, got {value!r}")
+    return value
+
+
+def int_pair(owner: str, what: str, value: Any, *, minimum: int = 1) -> tuple[int, int]:
+    """An int or a (height, width) pair of ints, each >= minimum, as a pair."""
+    values = (value, value) if _is_int(value) else value
+    ok = (
+        isinstance(values, (tuple, list))
+        and len(values) == 2
+        and all(_is_int(v) and v >= minimum for v in values)
+    )
+    if not ok:
+        kind = "positive" if minimum == 1 else f">= {minimum}"
+        raise ValueError(f"{owner}: {what} must be an int or a pair of ints {kind}, got {value!r}")
+    return tuple(values)
+
+
+def number(
+    owner: str,
+    what: str,
+    value: Any,
+    *,
+    low: float | None = None,
+    high: float | None = None,
+    low_open: bool = False,
+    high_open: bool = False,
+) -> float:
+    """`value` as a float if it is a finite number within the bounds (closed unless *_open)."""
+    ok = _is_number(value) and math.isfinite(value)
+    if ok and low is not None:
+        ok = value > low if low_open else value >= low
+    if ok and high is not None:
+        ok = value < high if high_open else value <= high
+    if not ok:
+        if low is not None and high is not None:
+            bound = f" in {'(' if low_open else '['}{low:g}, {high:g}{')' if high_open else ']'}"
+        elif low is not None:
+            bound = f" {'>' if low_open else '>='} {low:g}"
+        elif high is not None:
+            bound = f" {'<' if high_open else '<='} {high:g}"
+        else:
+            bound = ""
+        raise ValueError(f"{owner}: {what} must be a finite number{bound}, got {value!r}")
+    return float(value)
+
+
+def probability(owner: str, what: str, value: Any) -> float:
+    """A number in [0, 1): a drop rate, a momentum coefficient, a decay rate."""
+    return number(owner, what, value, low=0.0, high=1.0, high_open=True)
+
+
+def optional_positive(owner: str, what: str, value: Any) -> float | None:
+    """None, or a finite number > 0 (e.g. weight_scale, clip norm)."""
+    return None if value is None else number(owner, what, value, low=0.0, low_open=True)
+
+
+def one_of(owner: str, what: str, value: Any, choices: Sequence[Any]) -> Any:
+    """`value` if it is one of `choices`."""
+    if value not in choices:
+        raise ValueError(f"{owner}: {what} must be one of {tuple(choices)}, got {value!r}")
+    return value
+
+
+def params_keys(owner: str, params: Any, keys: Sequence[str]) -> None:
+    """Raise TypeError unless `params` is a mapping with exactly `keys` (a pytree mistake)."""
+    if not isinstance(params, Mapping) or set(params) != set(keys):
+        got = sorted(params) if isinstance(params, Mapping) else type(params).__name__
+        raise TypeError(f"{owner}: params must be a dict with keys {sorted(keys)}, got {got}")

@@ -1,0 +1,73 @@
+"""fnn.checks: each check returns the normal form of a good value and refuses a bad one with a
+ValueError (TypeError for params) naming the owner, the argument and the value; never a bool."""
+
+import math
+import re
+
+import pytest
+
+from fnn import checks
+
+
+def refused(check, *args, owner="conv1", what="stride", value, **kwargs):
+    """Assert that check(owner, what, value, ...) raises ValueError naming owner, what and value."""
+    with pytest.raises(ValueError, match=rf"^{owner}: {re.escape(what)} .*got {re.escape(repr(value))}$"):
+        check(owner, what, value, *args, **kwargs)
+
+
+def test_positive_int():
+    assert checks.positive_int("conv1", "out_channels", 3) == 3
+    assert checks.positive_int("conv1", "padding", 0, minimum=0) == 0
+    for bad in (0, -2, 2.0, "3", None, True):
+        refused(checks.positive_int, what="out_channels", value=bad)
+    refused(checks.positive_int, what="padding", value=-1, minimum=0)
+
+
+def test_int_pair():
+    assert checks.int_pair("conv1", "kernel_size", 3) == (3, 3)
+    assert checks.int_pair("conv1", "kernel_size", [2, 3]) == (2, 3)
+    assert checks.int_pair("conv1", "padding", (0, 1), minimum=0) == (0, 1)
+    for bad in (0, -1, 1.5, (1, 2, 3), (2, 0), (2, True), True, "3", None):
+        refused(checks.int_pair, what="kernel_size", value=bad)
+    refused(checks.int_pair, what="padding", value=(0, -1), minimum=0)
+
+
+def test_number_and_its_bounds():
+    assert checks.number("elu", "alpha", 2) == 2.0 and isinstance(checks.number("elu", "alpha", 2), float)
+    assert checks.number("bn", "momentum", 0.0, low=0.0, high=1.0) == 0.0
+    assert checks.number("bn", "momentum", 1.0, low=0.0, high=1.0) == 1.0
+    for bad in (True, False, math.nan, math.inf, "1", None):
+        refused(checks.number, owner="elu", what="alpha", value=bad)
+    refused(checks.number, owner="bn", what="eps", value=0.0, low=0.0, low_open=True)
+    refused(checks.number, owner="bn", what="momentum", value=1.5, low=0.0, high=1.0)
+    refused(checks.number, owner="sgd", what="lr", value=1.0, high=1.0, high_open=True)
+    refused(checks.number, owner="elu", what="alpha", value=-0.5, low=0.0)
+
+
+def test_probability_is_in_zero_one_half_open():
+    assert checks.probability("dropout", "drop_rate", 0) == 0.0
+    assert checks.probability("dropout", "drop_rate", 0.5) == 0.5
+    for bad in (1.0, -0.1, True, math.nan, "0.5"):
+        refused(checks.probability, owner="dropout", what="drop_rate", value=bad)
+
+
+def test_optional_positive():
+    assert checks.optional_positive("affine", "weight_scale", None) is None
+    assert checks.optional_positive("affine", "weight_scale", 1e-3) == 1e-3
+    for bad in (0, -1.0, True, math.inf, "1"):
+        refused(checks.optional_positive, owner="affine", what="weight_scale", value=bad)
+
+
+def test_one_of():
+    assert checks.one_of("conv1", "impl", "xla", ("auto", "xla")) == "xla"
+    with pytest.raises(ValueError, match=r"conv1: impl must be one of \('auto', 'xla'\), got 'fft'"):
+        checks.one_of("conv1", "impl", "fft", ("auto", "xla"))
+
+
+def test_params_keys_raises_type_error_naming_the_owner():
+    checks.params_keys("affine", {"W": 1, "b": 2}, ("W", "b"))
+    checks.params_keys("relu", {}, ())
+    with pytest.raises(TypeError, match=r"affine: params must be a dict with keys \['W', 'b'\], got \['W'\]"):
+        checks.params_keys("affine", {"W": 1}, ("W", "b"))
+    with pytest.raises(TypeError, match="affine: .* got tuple"):
+        checks.params_keys("affine", (1, 2), ("W", "b"))
