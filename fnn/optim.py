@@ -1,12 +1,9 @@
-"""Optimizers over pytrees, no optax: sgd, momentum, nesterov, rmsprop, adam; lr schedules.
+"""Optimizers in optax's GradientTransformation protocol, written here (optax is not a dependency).
 
-An `Optimizer` is `(init, update)`: `init(params) -> OptState`,
-`update(grads, opt_state, params) -> (params, opt_state)`. `lr` is a float or a schedule
-`step -> lr` (step counts updates from 0). Options shared by every rule:
-- `weight_decay`: adds weight_decay * p to the gradient of every weight named "W"
-  (never to biases "b" or batch-norm "gamma"/"beta");
-- `clip_norm`: rescales the whole gradient so that its global L2 norm is at most clip_norm.
-Derivation: derivations/optim.tex (eq:sgd, eq:momentum, eq:nesterov, eq:rmsprop, eq:adam).
+`update(grads, state, params=None) -> (updates, state)` returns what gets ADDED to the parameters:
+`apply_updates(params, updates)` is p <- p + u (eq:update-apply). `chain` composes clipping, masked
+weight decay and a rule; a rule counts its updates once, in its state's `count` (int32, the
+argument of the schedule `lr`). Derivation: derivations/optim.tex.
 """
 
 from __future__ import annotations
@@ -18,224 +15,285 @@ from typing import Any, NamedTuple
 import jax
 import jax.numpy as jnp
 
+from fnn import checks
+
 __all__ = [
-    "Optimizer",
-    "OptState",
-    "sgd",
-    "momentum",
-    "nesterov",
-    "rmsprop",
-    "adam",
-    "constant",
-    "step_decay",
-    "exponential_decay",
-    "cosine_decay",
-    "linear_warmup",
-    "OPTIMIZERS",
-    "make_optimizer",
-]
+    "GradientTransformation", "EmptyState", "SgdState", "MomentumState", "RmspropState", "AdamState",
+    "Schedule", "apply_updates", "chain", "clip_by_global_norm", "add_decayed_weights", "weights_mask",
+    "sgd", "momentum", "nesterov", "rmsprop", "adam", "adamw", "constant", "step_decay",
+    "exponential_decay", "cosine_decay", "linear_warmup", "make_schedule", "OPTIMIZERS", "make_optimizer",
+]  # fmt: skip
 
-Schedule = Callable[[jax.Array], jax.Array]
+Schedule = Callable[[jax.Array], jax.Array]  # count -> lr
 
 
-class Optimizer(NamedTuple):
-    init: Callable[[Any], OptState]
-    update: Callable[[Any, OptState, Any], tuple[Any, OptState]]
-    lr: Schedule  # the schedule, for logging
+class GradientTransformation(NamedTuple):
+    """optax's protocol: `init(params) -> state`, `update(grads, state, params=None) -> (updates, state)`."""
+
+    init: Callable[[Any], Any]
+    update: Callable[..., tuple[Any, Any]]
 
 
-class OptState(NamedTuple):
-    step: jax.Array  # int32 scalar: updates applied so far
-    slots: tuple  # per-rule accumulators, each a pytree shaped like params
+class EmptyState(NamedTuple):
+    """The state of a transform that keeps none (clipping, weight decay)."""
 
 
-# Schedules: step -> lr, written in jnp so they trace under jit.
+class SgdState(NamedTuple):
+    count: jax.Array  # int32 scalar: updates so far, the schedule's argument
+
+
+class MomentumState(NamedTuple):
+    count: jax.Array
+    velocity: Any  # v, a pytree shaped like params
+
+
+class RmspropState(NamedTuple):
+    count: jax.Array
+    nu: Any  # c, the running mean of g^2
+
+
+class AdamState(NamedTuple):
+    count: jax.Array  # t - 1
+    mu: Any  # m, the running mean of g
+    nu: Any  # v, the running mean of g^2
+
+
+def _check_tree(owner: str, tree, params, what: str = "grads") -> None:
+    want, got = jax.tree.structure(params), jax.tree.structure(tree)
+    if params is not None and want != got:
+        raise TypeError(f"{owner}: {what} must be shaped like params: expected {want}, got {got}")
+
+
+def apply_updates(params, updates):
+    """p <- p + u leaf by leaf (eq:update-apply), u cast to p's dtype; TypeError unless alike."""
+    _check_tree("apply_updates", updates, params, "updates")
+    return jax.tree.map(lambda p, u: p + jnp.asarray(u).astype(p.dtype), params, updates)
+
+
+def chain(*transforms: GradientTransformation) -> GradientTransformation:
+    """Apply `transforms` in order, each to the previous one's updates; state: their tuple."""
+
+    def update(grads, state, params=None):
+        new_state = []
+        for t, s in zip(transforms, state, strict=True):
+            grads, s = t.update(grads, s, params)
+            new_state.append(s)
+        return grads, tuple(new_state)
+
+    return GradientTransformation(lambda params: tuple(t.init(params) for t in transforms), update)
+
+
+def clip_by_global_norm(max_norm: float) -> GradientTransformation:
+    """u <- u min(1, max_norm / ||u||), the L2 norm over the whole pytree; `EmptyState`."""
+    max_norm = checks.number("clip_by_global_norm", "max_norm", max_norm, low=0.0, low_open=True)
+
+    def update(grads, state, params=None):
+        norm = jnp.sqrt(sum(jnp.sum(g * g) for g in jax.tree.leaves(grads)))
+        return jax.tree.map(lambda g: (g * jnp.minimum(1.0, max_norm / norm)).astype(g.dtype), grads), state
+
+    return GradientTransformation(lambda params: EmptyState(), update)
+
+
+def weights_mask(params):
+    """The default decay mask: True for weights (ndim >= 2), False for biases, gamma, beta (ndim 1)."""
+    return jax.tree.map(lambda p: jnp.ndim(p) >= 2, params)
+
+
+def add_decayed_weights(weight_decay: float, mask=None) -> GradientTransformation:
+    """u <- u + weight_decay * p where mask is True (eq:weight-decay); `EmptyState`; needs params.
+
+    Args:
+        weight_decay: a number >= 0.
+        mask: Python bools shaped like params, a callable params -> such bools, or None for
+            `weights_mask`: ndim >= 2 (affine and conv kernels), not ndim 1 (biases, BN gamma/beta).
+    """
+    wd = checks.number("add_decayed_weights", "weight_decay", weight_decay, low=0.0)
+    mask_fn = weights_mask if mask is None else mask if callable(mask) else (lambda params: mask)
+
+    def update(grads, state, params=None):
+        if params is None:
+            raise ValueError("add_decayed_weights: needs params: call update(grads, state, params)")
+        _check_tree("add_decayed_weights", grads, params)
+        _check_tree("add_decayed_weights", m := mask_fn(params), params, "mask")
+        return jax.tree.map(lambda g, p, m: g + wd * p if m else g, grads, params, m), state
+
+    return GradientTransformation(lambda params: EmptyState(), update)
+
+
+def _schedule(owner: str, lr) -> Schedule:
+    if callable(lr):
+        return lr
+    return constant(checks.number(owner, "lr (or a schedule count -> lr)", lr, low=0.0, low_open=True))
+
+
+def _rule(name, lr, state_type, step, weight_decay=0.0, mask=None, clip_norm=None) -> GradientTransformation:
+    """A rule `step(grads, state, lr_t, params) -> (updates, state)` with what all rules share:
+    zero state, the structure check, lr_t = schedule(count), dtypes, the one `count + 1`, options."""
+    schedule = _schedule(name, lr)
+    weight_decay = checks.number(name, "weight_decay", weight_decay, low=0.0)
+    clip_norm = checks.optional_positive(name, "clip_norm", clip_norm)
+
+    def init(params):  # count 0, then a zero pytree shaped like params per other field
+        slots = (jax.tree.map(jnp.zeros_like, params) for _ in state_type._fields[1:])
+        return state_type(jnp.zeros((), jnp.int32), *slots)
+
+    def update(grads, state, params=None):
+        _check_tree(name, grads, state[1] if len(state) > 1 else params)
+        updates, new = step(grads, state, schedule(state.count), params)  # then keep the leaves' dtypes
+        updates, new = jax.tree.map(lambda n, o: jnp.asarray(n, o.dtype), (updates, new), (grads, state))
+        return updates, new._replace(count=state.count + 1)
+
+    parts = [clip_by_global_norm(clip_norm)] if clip_norm is not None else []
+    parts += [add_decayed_weights(weight_decay, mask)] if weight_decay else []
+    rule = GradientTransformation(init, update)
+    return chain(*parts, rule) if parts else rule
+
+
+def sgd(lr, *, weight_decay=0.0, mask=None, clip_norm=None) -> GradientTransformation:
+    """u = -lr_t g (eq:sgd); state `SgdState(count)`.
+
+    Args:
+        lr: a number > 0 or a schedule count -> lr.
+        weight_decay, mask: if weight_decay > 0, L2: chain(add_decayed_weights(...), rule).
+        clip_norm: None or > 0: chain(clip_by_global_norm(clip_norm), ...) before all else.
+    """
+
+    def step(grads, state, lr_t, params):
+        return jax.tree.map(lambda g: -lr_t * g, grads), state
+
+    return _rule("sgd", lr, SgdState, step, weight_decay, mask, clip_norm)
+
+
+def momentum(lr, mu=0.9, *, weight_decay=0.0, mask=None, clip_norm=None) -> GradientTransformation:
+    """v <- mu v - lr_t g; u = v (the assignment's form, eq:momentum); state `MomentumState`.
+
+    At a constant lr this equals -lr times the heavy-ball trace h <- mu h + g, the other
+    common form (eq:heavy-ball); with a schedule they differ. Options as in `sgd`.
+    """
+    mu = checks.probability("momentum", "mu", mu)
+
+    def step(grads, state, lr_t, params):
+        v = jax.tree.map(lambda v, g: mu * v - lr_t * g, state.velocity, grads)
+        return v, state._replace(velocity=v)
+
+    return _rule("momentum", lr, MomentumState, step, weight_decay, mask, clip_norm)
+
+
+def nesterov(lr, mu=0.9, *, weight_decay=0.0, mask=None, clip_norm=None) -> GradientTransformation:
+    """v' <- mu v - lr_t g; u = -mu v + (1 + mu) v' (eq:nesterov); `MomentumState`; options as sgd."""
+    mu = checks.probability("nesterov", "mu", mu)
+
+    def step(grads, state, lr_t, params):
+        v_new = jax.tree.map(lambda v, g: mu * v - lr_t * g, state.velocity, grads)
+        u = jax.tree.map(lambda v, w: -mu * v + (1 + mu) * w, state.velocity, v_new)
+        return u, state._replace(velocity=v_new)
+
+    return _rule("nesterov", lr, MomentumState, step, weight_decay, mask, clip_norm)
+
+
+def rmsprop(lr, decay=0.99, eps=1e-8, *, weight_decay=0.0, mask=None, clip_norm=None):
+    """c <- decay c + (1-decay) g^2; u = -lr_t g / (sqrt(c) + eps) (eq:rmsprop); options as sgd."""
+    decay, eps = checks.probability("rmsprop", "decay", decay), checks.number("rmsprop", "eps", eps, low=0.0)
+
+    def step(grads, state, lr_t, params):
+        c = jax.tree.map(lambda c, g: decay * c + (1 - decay) * g * g, state.nu, grads)
+        u = jax.tree.map(lambda g, c: -lr_t * g / (jnp.sqrt(c) + eps), grads, c)
+        return u, state._replace(nu=c)
+
+    return _rule("rmsprop", lr, RmspropState, step, weight_decay, mask, clip_norm)
+
+
+def _adam(name, lr, b1, b2, eps, weight_decay, mask, clip_norm, decoupled: bool) -> GradientTransformation:
+    """Adam (eq:adam); if decoupled (AdamW, eq:adamw) weight_decay p joins before lr_t scales."""
+    b1, b2 = checks.probability(name, "b1", b1), checks.probability(name, "b2", b2)
+    eps = checks.number(name, "eps", eps, low=0.0)
+    decay = add_decayed_weights(weight_decay, mask) if decoupled and weight_decay else None
+
+    def step(grads, state, lr_t, params):
+        t = state.count + 1
+        m = jax.tree.map(lambda m, g: b1 * m + (1 - b1) * g, state.mu, grads)
+        v = jax.tree.map(lambda v, g: b2 * v + (1 - b2) * g * g, state.nu, grads)
+        u = jax.tree.map(lambda m, v: (m / (1 - b1**t)) / (jnp.sqrt(v / (1 - b2**t)) + eps), m, v)
+        if decay is not None:
+            u, _ = decay.update(u, EmptyState(), params)  # u + weight_decay * p, masked
+        return jax.tree.map(lambda u: -lr_t * u, u), state._replace(mu=m, nu=v)
+
+    return _rule(name, lr, AdamState, step, 0.0 if decoupled else weight_decay, mask, clip_norm)
+
+
+def adam(lr, b1=0.9, b2=0.999, eps=1e-8, *, weight_decay=0.0, mask=None, clip_norm=None):
+    """Adam (eq:adam): u = -lr_t m_hat / (sqrt(v_hat) + eps); state `AdamState(count, mu, nu)`.
+
+    m <- b1 m + (1-b1) g, v <- b2 v + (1-b2) g^2, m_hat = m / (1-b1^t), v_hat = v / (1-b2^t),
+    t = count + 1. Options as in `sgd`; weight_decay is L2 on the gradient (`adamw` decouples it).
+    """
+    return _adam("adam", lr, b1, b2, eps, weight_decay, mask, clip_norm, decoupled=False)
+
+
+def adamw(lr, b1=0.9, b2=0.999, eps=1e-8, weight_decay=1e-4, mask=None) -> GradientTransformation:
+    """Adam with decoupled weight decay, as optax.adamw (eq:adamw); state `AdamState`.
+
+    u = -lr_t (m_hat / (sqrt(v_hat) + eps) + weight_decay p), the decay where `mask` is True
+    (as in `add_decayed_weights`; None: the leaves with ndim >= 2).
+    """
+    weight_decay = checks.number("adamw", "weight_decay", weight_decay, low=0.0)
+    return _adam("adamw", lr, b1, b2, eps, weight_decay, mask, None, decoupled=True)
 
 
 def constant(lr: float) -> Schedule:
-    return lambda step: jnp.asarray(lr, jnp.float32)
+    """lr at every count."""
+    return lambda count: jnp.asarray(lr)
 
 
 def step_decay(lr: float, every: int, factor: float = 0.1) -> Schedule:
-    """lr * factor ** (step // every)."""
-    return lambda step: lr * factor ** (step // every)
+    """lr * factor ** (count // every)."""
+    return lambda count: lr * factor ** (count // every)
 
 
 def exponential_decay(lr: float, rate: float, every: int = 1) -> Schedule:
-    """lr * rate ** (step / every)."""
-    return lambda step: lr * rate ** (step / every)
+    """lr * rate ** (count / every)."""
+    return lambda count: lr * rate ** (count / every)
 
 
 def cosine_decay(lr: float, total_steps: int, final_lr: float = 0.0) -> Schedule:
-    """From lr at step 0 to final_lr at total_steps along half a cosine; final_lr after."""
+    """From lr at count 0 to final_lr at total_steps along half a cosine; final_lr after."""
 
-    def schedule(step):
-        t = jnp.minimum(step / total_steps, 1.0)
+    def schedule(count):
+        t = jnp.minimum(count / total_steps, 1.0)
         return final_lr + 0.5 * (lr - final_lr) * (1 + jnp.cos(math.pi * t))
 
     return schedule
 
 
 def linear_warmup(schedule: Schedule | float, warmup_steps: int) -> Schedule:
-    """Scale `schedule` linearly from ~0 to 1 over the first warmup_steps steps."""
-    inner = _as_schedule(schedule)
-    return lambda step: inner(step) * jnp.minimum((step + 1) / warmup_steps, 1.0)
+    """schedule(count) * min((count + 1) / warmup_steps, 1): from ~0 up to the schedule."""
+    inner = _schedule("linear_warmup", schedule)
+    return lambda count: inner(count) * jnp.minimum((count + 1) / warmup_steps, 1.0)
 
 
-def _as_schedule(lr: float | Schedule) -> Schedule:
-    if callable(lr):
-        return lr
-    if not (isinstance(lr, (int, float)) and lr > 0):
-        raise ValueError(f"lr must be a positive number or a schedule step -> lr, got {lr!r}")
-    return constant(lr)
+def make_schedule(lr, *, total_steps, warmup_steps=0, schedule="cosine") -> Schedule:
+    """linear_warmup(cosine_decay(lr, total_steps) or constant(lr), warmup_steps); 0: no warm-up."""
+    lr = checks.number("make_schedule", "lr", lr, low=0.0, low_open=True)
+    checks.positive_int("make_schedule", "total_steps", total_steps)
+    checks.positive_int("make_schedule", "warmup_steps", warmup_steps, minimum=0)
+    checks.one_of("make_schedule", "schedule", schedule, ("cosine", "constant"))
+    lr_fn = cosine_decay(lr, total_steps) if schedule == "cosine" else constant(lr)
+    return linear_warmup(lr_fn, warmup_steps) if warmup_steps else lr_fn
 
 
-def _decay_mask(params):
-    """True for the leaves that weight decay applies to: those stored under the key "W"."""
-    return jax.tree_util.tree_map_with_path(
-        lambda path, _: getattr(path[-1], "key", None) == "W" if path else False, params
-    )
-
-
-def _optimizer(lr, weight_decay, clip_norm, num_slots, rule) -> Optimizer:
-    """Shared plumbing: schedule, step count, weight decay, clipping, structure check.
-
-    `rule(g, p, slots, lr, t) -> (p, slots)` updates one leaf; t = step + 1.
-    """
-    schedule = _as_schedule(lr)
-    if weight_decay < 0:
-        raise ValueError(f"weight_decay must be >= 0, got {weight_decay!r}")
-    if clip_norm is not None and not clip_norm > 0:
-        raise ValueError(f"clip_norm must be positive or None, got {clip_norm!r}")
-
-    def init(params):
-        zeros = tuple(jax.tree.map(jnp.zeros_like, params) for _ in range(num_slots))
-        return OptState(jnp.zeros((), jnp.int32), zeros)
-
-    def update(grads, opt_state, params):
-        if jax.tree.structure(grads) != jax.tree.structure(params):
-            raise TypeError(
-                f"optimizer: grads must be shaped like params: {jax.tree.structure(grads)} "
-                f"!= {jax.tree.structure(params)}"
-            )
-        if weight_decay:
-            grads = jax.tree.map(
-                lambda g, p, m: g + weight_decay * p if m else g, grads, params, _decay_mask(params)
-            )
-        if clip_norm is not None:
-            norm = jnp.sqrt(sum(jnp.sum(g * g) for g in jax.tree.leaves(grads)))
-            grads = jax.tree.map(lambda g: g * jnp.minimum(1.0, clip_norm / (norm + 1e-12)), grads)
-        step_lr = schedule(opt_state.step)
-        t = opt_state.step + 1
-        treedef = jax.tree.structure(params)
-        leaves = zip(
-            jax.tree.leaves(grads), jax.tree.leaves(params), *(jax.tree.leaves(s) for s in opt_state.slots)
-        )
-        new_params, new_slots = [], [[] for _ in range(num_slots)]
-        for g, p, *slots in leaves:
-            p, slots = rule(g, p, slots, step_lr.astype(p.dtype), t)
-            new_params.append(p)
-            for acc, s in zip(new_slots, slots):
-                acc.append(s)
-        slots = tuple(jax.tree.unflatten(treedef, s) for s in new_slots)
-        return jax.tree.unflatten(treedef, new_params), OptState(t, slots)
-
-    return Optimizer(init, update, schedule)
-
-
-def sgd(lr, *, weight_decay: float = 0.0, clip_norm: float | None = None) -> Optimizer:
-    """p <- p - lr g  (eq:sgd)."""
-    return _optimizer(lr, weight_decay, clip_norm, 0, lambda g, p, s, lr, t: (p - lr * g, ()))
-
-
-def momentum(lr, mu: float = 0.9, *, weight_decay: float = 0.0, clip_norm: float | None = None) -> Optimizer:
-    """v <- mu v - lr g;  p <- p + v  (the assignment's form, eq:momentum)."""
-    _check_unit("momentum", "mu", mu)
-
-    def rule(g, p, slots, lr, t):
-        v = mu * slots[0] - lr * g
-        return p + v, (v,)
-
-    return _optimizer(lr, weight_decay, clip_norm, 1, rule)
-
-
-def nesterov(lr, mu: float = 0.9, *, weight_decay: float = 0.0, clip_norm: float | None = None) -> Optimizer:
-    """v' <- mu v - lr g;  p <- p - mu v + (1 + mu) v'  (eq:nesterov)."""
-    _check_unit("nesterov", "mu", mu)
-
-    def rule(g, p, slots, lr, t):
-        v = slots[0]
-        v_new = mu * v - lr * g
-        return p - mu * v + (1 + mu) * v_new, (v_new,)
-
-    return _optimizer(lr, weight_decay, clip_norm, 1, rule)
-
-
-def rmsprop(
-    lr, decay: float = 0.99, eps: float = 1e-8, *, weight_decay: float = 0.0, clip_norm: float | None = None
-) -> Optimizer:
-    """c <- decay c + (1 - decay) g^2;  p <- p - lr g / (sqrt(c) + eps)  (eq:rmsprop)."""
-    _check_unit("rmsprop", "decay", decay)
-
-    def rule(g, p, slots, lr, t):
-        c = decay * slots[0] + (1 - decay) * g * g
-        return p - lr * g / (jnp.sqrt(c) + eps), (c,)
-
-    return _optimizer(lr, weight_decay, clip_norm, 1, rule)
-
-
-def adam(
-    lr,
-    b1: float = 0.9,
-    b2: float = 0.999,
-    eps: float = 1e-8,
-    *,
-    weight_decay: float = 0.0,
-    clip_norm: float | None = None,
-) -> Optimizer:
-    """m <- b1 m + (1-b1) g; v <- b2 v + (1-b2) g^2; p <- p - lr m_hat / (sqrt(v_hat) + eps),
-    with bias corrections m_hat = m / (1 - b1^t), v_hat = v / (1 - b2^t)  (eq:adam)."""
-    _check_unit("adam", "b1", b1)
-    _check_unit("adam", "b2", b2)
-
-    def rule(g, p, slots, lr, t):
-        m = b1 * slots[0] + (1 - b1) * g
-        v = b2 * slots[1] + (1 - b2) * g * g
-        m_hat = m / (1 - b1**t)
-        v_hat = v / (1 - b2**t)
-        return p - lr * m_hat / (jnp.sqrt(v_hat) + eps), (m, v)
-
-    return _optimizer(lr, weight_decay, clip_norm, 2, rule)
-
-
-def _check_unit(name: str, what: str, value: float) -> None:
-    if not (isinstance(value, (int, float)) and 0.0 <= value < 1.0):
-        raise ValueError(f"{name}: {what} must be in [0, 1), got {value!r}")
-
-
-OPTIMIZERS = {"sgd": sgd, "momentum": momentum, "nesterov": nesterov, "rmsprop": rmsprop, "adam": adam}
+OPTIMIZERS = dict(sgd=sgd, momentum=momentum, nesterov=nesterov, rmsprop=rmsprop, adam=adam, adamw=adamw)
 
 
 def make_optimizer(
-    name: str,
-    lr: float,
-    *,
-    total_steps: int,
-    warmup_steps: int = 0,
-    schedule: str = "cosine",
-    mu: float = 0.9,
-    weight_decay: float = 0.0,
-) -> Optimizer:
-    """Build a named optimizer with a linear warm-up then a cosine (or constant) schedule.
+    name, lr, *, total_steps, warmup_steps=0, schedule="cosine", mu=0.9, weight_decay=0.0
+) -> GradientTransformation:
+    """OPTIMIZERS[name](make_schedule(lr, ...)); ValueError for a bad setting, naming it.
 
-    `mu` is the momentum coefficient of "momentum" and "nesterov" (ignored by the others).
+    `mu` goes to "momentum" and "nesterov" only; `weight_decay` is L2 on the default mask,
+    and for "adamw" its decoupled decay (0.0 here, not adamw's own default).
     """
-    if name not in OPTIMIZERS:
-        raise ValueError(f"optimizer must be one of {sorted(OPTIMIZERS)}, got {name!r}")
-    if schedule not in ("cosine", "constant"):
-        raise ValueError(f"schedule must be 'cosine' or 'constant', got {schedule!r}")
-    lr_fn = cosine_decay(lr, total_steps) if schedule == "cosine" else constant(lr)
-    if warmup_steps:
-        lr_fn = linear_warmup(lr_fn, warmup_steps)
+    checks.one_of("make_optimizer", "name", name, tuple(OPTIMIZERS))
+    checks.number(name, "lr", lr, low=0.0, low_open=True)
+    lr_fn = make_schedule(lr, total_steps=total_steps, warmup_steps=warmup_steps, schedule=schedule)
     kwargs = {"mu": mu} if name in ("momentum", "nesterov") else {}
     return OPTIMIZERS[name](lr_fn, weight_decay=weight_decay, **kwargs)
