@@ -16,7 +16,8 @@ import jax.numpy as jnp
 from benchmarks.common import add_malloc_flag, emit, setup
 from fnn import data, models
 from fnn.losses import softmax_cross_entropy
-from fnn.train import default_driver, init_train_state, make_epoch, make_evaluate
+from fnn.step import default_driver, init_train_state, make_epoch
+from fnn.train import make_evaluate
 
 THRESHOLDS = (0.98, 0.99, 0.992)
 
@@ -46,12 +47,12 @@ def main(argv=None) -> dict:
     # one epoch on a throw-away state first (same shapes), so that no compilation is timed
     warm = init_train_state(model, opt, (28, 28, 1), seed=1)
     evaluate(warm.params, warm.state, test_x, test_labels)
-    jax.block_until_ready(epoch(warm, x, labels, jax.random.key(99))[1])  # donates `warm`
+    jax.block_until_ready(epoch.run(warm, x, labels, jax.random.key(99))[1])  # donates `warm`
     ts = init_train_state(model, opt, (28, 28, 1))
     elapsed, curve, reached = 0.0, [], {}
     for e in range(epochs):
         start = time.perf_counter()
-        ts, losses, _ = epoch(ts, x, labels, jax.random.key(e))
+        ts, losses, _ = epoch.run(ts, x, labels, jax.random.key(e))
         jax.block_until_ready(losses)
         elapsed += time.perf_counter() - start
         _, accuracy = evaluate(ts.params, ts.state, test_x, test_labels)

@@ -1,19 +1,16 @@
-"""Timing helpers shared by the benchmarks: every comparison is measured side by side in one
-run, the contenders alternating, and summarised by the median. Process settings (fnn.runtime)
-apply to every contender alike and are recorded in the JSON."""
+"""What the benchmarks share: process settings (fnn.runtime) applied to every contender alike
+and recorded in the JSON with the machine, peak memory, and the JSON output. The timing
+itself is `fnn.timing.alternate`: side by side in one run, contenders alternating, medians."""
 
 from __future__ import annotations
 
 import json
-import platform
 import sys
-import time
-from collections.abc import Callable
-
-import jax
-import numpy as np
 
 from fnn import runtime
+from fnn.timing import alternate, time_once
+
+__all__ = ["peak_rss_mib", "add_malloc_flag", "setup", "alternate", "time_once", "emit"]
 
 
 def peak_rss_mib() -> float:
@@ -35,40 +32,10 @@ def setup(args) -> dict:
     """Apply the process settings the flags ask for; describe the machine and them."""
     kept = False if args.glibc_malloc else runtime.keep_freed_memory()
     return {
-        **machine(),
+        **runtime.device_info(),
         "malloc_keeps_freed_memory": kept,
         "fnn_compiler_options": runtime.compiler_options(),
     }
-
-
-def machine() -> dict:
-    d = jax.devices()[0]
-    return {
-        "backend": jax.default_backend(),
-        "device": d.device_kind,
-        "devices": jax.device_count(),
-        "jax": jax.__version__,
-        "python": platform.python_version(),
-        "cpu": platform.processor() or platform.machine(),
-    }
-
-
-def time_once(fn: Callable[[], object]) -> float:
-    start = time.perf_counter()
-    jax.block_until_ready(fn())
-    return time.perf_counter() - start
-
-
-def alternate(contenders: dict[str, Callable[[], object]], repeats: int, warmup: int = 2) -> dict[str, float]:
-    """Median seconds per call of each contender, calls interleaved round-robin."""
-    for fn in contenders.values():
-        for _ in range(warmup):
-            time_once(fn)
-    times = {name: [] for name in contenders}
-    for _ in range(repeats):
-        for name, fn in contenders.items():
-            times[name].append(time_once(fn))
-    return {name: float(np.median(t)) for name, t in times.items()}
 
 
 def emit(result: dict) -> None:

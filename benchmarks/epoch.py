@@ -15,7 +15,7 @@ import jax.numpy as jnp
 from benchmarks.common import add_malloc_flag, alternate, emit, peak_rss_mib, setup
 from fnn import data, models, optim
 from fnn.losses import softmax_cross_entropy
-from fnn.train import DRIVERS, default_driver, init_train_state, make_epoch
+from fnn.step import DRIVERS, default_driver, init_train_state, make_epoch
 
 
 def main(argv=None) -> dict:
@@ -24,7 +24,7 @@ def main(argv=None) -> dict:
     parser.add_argument("--train-size", type=int, help="images per epoch (default: all 55,000)")
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--models", default="cnn,cnn-bn")
-    parser.add_argument("--conv-impl", default="xla")
+    parser.add_argument("--conv-impl", default="auto")
     add_malloc_flag(parser)
     args = parser.parse_args(argv)
     settings = setup(args)
@@ -48,7 +48,7 @@ def main(argv=None) -> dict:
             holder = [init_train_state(model, opt, (28, 28, 1))]
 
             def run(epoch=epoch, holder=holder):
-                holder[0], losses, _ = epoch(holder[0], x, labels, jax.random.key(0))
+                holder[0], losses, _ = epoch.run(holder[0], x, labels, jax.random.key(0))
                 return losses
 
             contenders[driver] = run

@@ -22,7 +22,7 @@ from jax import lax
 from benchmarks.common import add_malloc_flag, alternate, emit, setup
 from fnn import models, optim, runtime
 from fnn.losses import softmax_cross_entropy
-from fnn.train import init_train_state, make_train_step
+from fnn.step import init_train_state, make_train_step
 
 
 def baseline_cnn(batch_norm: bool, jit=jax.jit):

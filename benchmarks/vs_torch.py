@@ -18,7 +18,7 @@ import numpy as np
 from benchmarks.common import add_malloc_flag, alternate, emit, setup
 from fnn import models, optim
 from fnn.losses import softmax_cross_entropy
-from fnn.train import init_train_state, make_train_step
+from fnn.step import init_train_state, make_train_step
 
 
 def torch_model(torch, name: str):

@@ -16,11 +16,13 @@ from pathlib import Path
 
 import jax
 import jax.numpy as jnp
-import matplotlib.pyplot as plt
 import numpy as np
+from matplotlib.figure import Figure
 
-from fnn import experiment, models, optim, plots, runtime, train
+from fnn import experiment, models, optim, plots, runtime, step
 from fnn.losses import softmax_cross_entropy
+from fnn.run import train
+from fnn.train import DivergedError
 
 
 @dataclasses.dataclass(frozen=True)
@@ -70,7 +72,7 @@ def _scale_sweep(config, mnist):
         for scale in config.scales:
             model = models.mlp(config.hidden, batch_norm=bn, weight_scale=scale)
             try:
-                result = experiment.fit_logged(
+                result = train(
                     model,
                     mnist,
                     optim.momentum(config.lr),
@@ -80,7 +82,7 @@ def _scale_sweep(config, mnist):
                     label=f"bn={bn} scale={scale:g}",
                 )
                 last, diverged = result.history[-1], False
-            except train.DivergedError:  # counts as chance accuracy
+            except DivergedError:  # counts as chance accuracy
                 last, diverged = {"train_accuracy": 0.1, "val_accuracy": 0.1}, True
             rows.append(
                 {
@@ -99,7 +101,7 @@ def _batch_sweep(config, mnist):
     for batch_size in config.batch_sizes:
         model = models.mlp(config.hidden, batch_norm=True)
         lr = config.lr * batch_size / 64  # linear scaling with the batch
-        result = experiment.fit_logged(
+        result = train(
             model,
             mnist,
             optim.momentum(lr),
@@ -115,8 +117,8 @@ def _batch_sweep(config, mnist):
 def _modes(config, mnist):
     model = models.mlp(config.hidden, batch_norm=True)
     opt = optim.momentum(config.lr)
-    epoch = train.make_epoch(model, softmax_cross_entropy, opt, batch_size=64)
-    ts = train.init_train_state(model, opt, mnist.train.x.shape[1:], config.seed)
+    epoch = step.make_epoch(model, softmax_cross_entropy, opt, batch_size=64)
+    ts = step.init_train_state(model, opt, mnist.train.x.shape[1:], config.seed)
     x, labels = jnp.asarray(mnist.train.x), jnp.asarray(mnist.train.labels)
     val_x, val_labels = mnist.validation.x[:2000], mnist.validation.labels[:2000]
     curves = {
@@ -125,7 +127,7 @@ def _modes(config, mnist):
         "train mode, batches of 1": [],
     }
     for e in range(config.mode_epochs):
-        ts, _, _ = epoch(ts, x, labels, jax.random.key(e))
+        ts, _, _ = epoch.run(ts, x, labels, jax.random.key(e))
         for name, train_mode, size in (
             ("test mode (running statistics)", False, 256),
             ("train mode, batches of 256", True, 256),
@@ -160,7 +162,8 @@ def run(config: Config) -> dict:
 
 
 def plot(results: dict, out: Path) -> None:
-    fig, ax = plt.subplots(figsize=(7, 4.5))
+    fig = Figure(figsize=(7, 4.5))
+    ax = fig.subplots()
     for bn, style in ((False, "--"), (True, "-")):
         rows = [r for r in results["init_scale"] if r["batch_norm"] == bn]
         label = "with batch norm" if bn else "without"
@@ -186,12 +189,12 @@ def plot(results: dict, out: Path) -> None:
     ax.grid(alpha=0.3)
     ax.legend()
     fig.tight_layout()
-    experiment.save_figure(fig, out / "init_scale.png")
+    plots.save(fig, out / "init_scale.png")
     series = {
         f"batch {b}": (np.arange(1, len(v) + 1), [100 * a for a in v])
         for b, v in results["batch_size"].items()
     }
-    experiment.save_figure(
+    plots.save(
         plots.lines(
             series,
             xlabel="epoch",
@@ -201,7 +204,7 @@ def plot(results: dict, out: Path) -> None:
         out / "batch_size.png",
     )
     series = {k: (np.arange(1, len(v) + 1), [100 * a for a in v]) for k, v in results["modes"].items()}
-    experiment.save_figure(
+    plots.save(
         plots.lines(
             series,
             xlabel="epoch",

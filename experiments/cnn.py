@@ -25,7 +25,7 @@ class Config:
     weight_decay: float = RECIPE.weight_decay
     drop_rate: float = RECIPE.drop_rate
     batch_norm: bool = False
-    conv_impl: str = "xla"
+    conv_impl: str = "auto"
     seed: int = 0
     data: str | None = None
     train_size: int | None = None  # None: all 55,000
@@ -37,10 +37,17 @@ QUICK = {"epochs": 2, "train_size": 2000}
 def run(config: Config) -> dict:
     mnist = experiment.load_data(config.data, train_size=config.train_size, seed=config.seed)
     recipe = RECIPE._replace(**{f: getattr(config, f) for f in RECIPE._fields if hasattr(config, f)})
-    opt = recipe.make_optimizer(len(mnist.train.x) // config.batch_size)
+    steps_per_epoch = len(mnist.train.x) // config.batch_size
     model = models.cnn(batch_norm=config.batch_norm, conv_impl=config.conv_impl, drop_rate=config.drop_rate)
     return experiment.classifier_run(
-        model, mnist, opt, epochs=config.epochs, batch_size=config.batch_size, seed=config.seed, label="cnn"
+        model,
+        mnist,
+        recipe.make_optimizer(steps_per_epoch),
+        lr_schedule=recipe.lr_schedule(steps_per_epoch),
+        epochs=config.epochs,
+        batch_size=config.batch_size,
+        seed=config.seed,
+        label="cnn",
     )
 
 

@@ -2,23 +2,27 @@
 forward + backward, across input and batch sizes, and the memory of im2col's column matrix.
 
 Question: what does each formulation cost? Each function is jitted and timed side by side,
-the contenders alternating, taking the median of repeats; times are also given as ratios to
-xla measured in the same run. Figures: speed.png (forward+backward time per configuration).
+the contenders alternating, taking the median of repeats (`fnn.timing.alternate`); times are
+also given as ratios to xla measured in the same run. Figures: speed.png (forward+backward
+time per configuration). Which impl `impl="auto"` picks per shape is measured over more shape
+classes by `python -m benchmarks.conv`.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import sys
-import time
 from pathlib import Path
 
 import jax
-import matplotlib.pyplot as plt
 import numpy as np
+from matplotlib.figure import Figure
 
-from fnn import experiment, layers, runtime
+from fnn import experiment, layers, plots, runtime
 from fnn.layers.conv import CONV_IMPLS
+from fnn.timing import alternate
+
+IMPLS = tuple(impl for impl in CONV_IMPLS if impl != "auto")  # auto runs one of these
 
 
 @dataclasses.dataclass(frozen=True)
@@ -51,43 +55,31 @@ def _functions(impl, size, batch, config):
     return {"forward": lambda: forward(params, x), "forward_backward": lambda: forward_backward(params, x)}
 
 
-def _time(fn) -> float:
-    start = time.perf_counter()
-    jax.block_until_ready(fn())
-    return time.perf_counter() - start
-
-
 def run(config: Config) -> dict:
     rows = []
     for size in config.sizes:
         for batch in config.batches:
-            fns = {impl: _functions(impl, size, batch, config) for impl in CONV_IMPLS}
-            for impl in CONV_IMPLS:  # compile and warm up
-                for f in fns[impl].values():
-                    _time(f)
-            times = {impl: {"forward": [], "forward_backward": []} for impl in CONV_IMPLS}
-            for _ in range(config.repeats):
-                for impl in CONV_IMPLS:  # alternate the contenders
-                    for kind, f in fns[impl].items():
-                        times[impl][kind].append(_time(f))
+            fns = {impl: _functions(impl, size, batch, config) for impl in IMPLS}
+            contenders = {f"{impl}/{kind}": f for impl in IMPLS for kind, f in fns[impl].items()}
+            medians = alternate(contenders, config.repeats)
             row = {"size": size, "batch": batch, "im2col_bytes": batch * size * size * 9 * config.c_in * 4}
-            for impl in CONV_IMPLS:
+            for impl in IMPLS:
                 for kind in ("forward", "forward_backward"):
-                    row[f"{impl}_{kind}_ms"] = 1e3 * float(np.median(times[impl][kind]))
-            for impl in CONV_IMPLS:
+                    row[f"{impl}_{kind}_ms"] = 1e3 * medians[f"{impl}/{kind}"]
+            for impl in IMPLS:
                 row[f"{impl}_vs_xla_forward_backward"] = (
                     row[f"{impl}_forward_backward_ms"] / row["xla_forward_backward_ms"]
                 )
             rows.append(row)
             print(
                 f"  size {size} batch {batch}: "
-                + ", ".join(f"{impl} {row[f'{impl}_forward_backward_ms']:.2f} ms" for impl in CONV_IMPLS),
+                + ", ".join(f"{impl} {row[f'{impl}_forward_backward_ms']:.2f} ms" for impl in IMPLS),
                 flush=True,
                 file=sys.stderr,
             )
     fastest = {}
     for row in rows:
-        best = min(CONV_IMPLS, key=lambda impl: row[f"{impl}_forward_backward_ms"])
+        best = min(IMPLS, key=lambda impl: row[f"{impl}_forward_backward_ms"])
         fastest[f"{row['size']}x{row['batch']}"] = best
     return {
         "rows": rows,
@@ -101,9 +93,10 @@ def run(config: Config) -> dict:
 def plot(results: dict, out: Path) -> None:
     rows = results["rows"]
     labels = [f"{r['size']}x{r['size']}\nbatch {r['batch']}" for r in rows]
-    fig, (ax_time, ax_mem) = plt.subplots(1, 2, figsize=(12, 4.5))
+    fig = Figure(figsize=(12, 4.5))
+    ax_time, ax_mem = fig.subplots(1, 2)
     width = 0.27
-    for i, impl in enumerate(CONV_IMPLS):
+    for i, impl in enumerate(IMPLS):
         ax_time.bar(
             np.arange(len(rows)) + (i - 1) * width,
             [r[f"{impl}_forward_backward_ms"] for r in rows],
@@ -122,7 +115,7 @@ def plot(results: dict, out: Path) -> None:
     ax_mem.set(xticks=range(len(rows)), ylabel="MiB", title="im2col column matrix (float32)")
     ax_mem.set_xticklabels(labels, fontsize=8)
     fig.tight_layout()
-    experiment.save_figure(fig, out / "speed.png")
+    plots.save(fig, out / "speed.png")
 
 
 def main(argv=None) -> Path:

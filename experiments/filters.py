@@ -14,6 +14,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from fnn import experiment, models, optim, plots
+from fnn.run import train
 
 
 @dataclasses.dataclass(frozen=True)
@@ -33,7 +34,7 @@ QUICK = {"epochs": 1, "train_size": 1000}
 def run(config: Config) -> dict:
     mnist = experiment.load_data(config.data, train_size=config.train_size, seed=config.seed)
     model = models.cnn()
-    result = experiment.fit_logged(
+    result = train(
         model,
         mnist,
         optim.momentum(config.lr),
@@ -42,7 +43,7 @@ def run(config: Config) -> dict:
         seed=config.seed,
         label="cnn",
     )
-    params, state = result.best_params, result.best_state
+    params, state = result.params, result.state
     x = jnp.asarray(mnist.test.x[config.digit : config.digit + 1])
     maps = {}
     for i, layer in enumerate(models.cnn_layers()[:6]):  # conv, relu, pool, conv, relu, pool
@@ -61,12 +62,12 @@ def run(config: Config) -> dict:
 
 def plot(results: dict, out: Path) -> None:
     filters = np.asarray(results["filters"])
-    experiment.save_figure(
+    plots.save(
         plots.image_grid(filters, "conv1: the 32 learned 3x3 filters (blue < 0 < red)"), out / "filters.png"
     )
     for name, maps in results["feature_maps"].items():
         maps = np.asarray(maps)
-        experiment.save_figure(
+        plots.save(
             plots.image_grid(
                 maps,
                 f"{name} feature maps (after ReLU) of one digit",
@@ -75,7 +76,7 @@ def plot(results: dict, out: Path) -> None:
             ),
             out / f"features_{name}.png",
         )
-    experiment.save_figure(
+    plots.save(
         plots.digit_grid(
             np.asarray(results["digit"])[None], [f"label {results['digit_label']}"], "input digit", columns=1
         ),

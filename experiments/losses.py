@@ -10,10 +10,11 @@ from __future__ import annotations
 import dataclasses
 from pathlib import Path
 
-import matplotlib.pyplot as plt
 import numpy as np
+from matplotlib.figure import Figure
 
-from fnn import experiment, losses, models, optim
+from fnn import experiment, losses, models, optim, plots
+from fnn.run import train
 
 
 @dataclasses.dataclass(frozen=True)
@@ -35,7 +36,7 @@ def run(config: Config) -> dict:
     results = {}
     for name, loss in losses.LOSSES.items():
         model = models.mlp(config.hidden)
-        result = experiment.fit_logged(
+        result = train(
             model,
             mnist,
             optim.momentum(config.lr),
@@ -45,7 +46,7 @@ def run(config: Config) -> dict:
             loss=loss,
             label=name,
         )
-        scores = experiment.predict(model, result.best_params, result.best_state, mnist.test.x)
+        scores = result.test_scores
         margins = np.sort(scores, axis=1)
         results[name] = {
             "batch_losses": [v for h in result.history for v in h["batch_losses"]],
@@ -57,7 +58,8 @@ def run(config: Config) -> dict:
 
 
 def plot(results: dict, out: Path) -> None:
-    fig, (ax_loss, ax_acc) = plt.subplots(1, 2, figsize=(11, 4))
+    fig = Figure(figsize=(11, 4))
+    (ax_loss, ax_acc) = fig.subplots(1, 2)
     for name, r in results.items():
         if not isinstance(r, dict):
             continue
@@ -75,7 +77,7 @@ def plot(results: dict, out: Path) -> None:
     ax_loss.legend()
     ax_acc.legend()
     fig.tight_layout()
-    experiment.save_figure(fig, out / "curves.png")
+    plots.save(fig, out / "curves.png")
 
 
 def main(argv=None) -> Path:

@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from fnn import experiment, models, optim, plots
+from fnn.run import train
 
 
 @dataclasses.dataclass(frozen=True)
@@ -38,7 +39,7 @@ QUICK = {"epochs": 1, "hidden": (32,), "train_size": 3000, "sweep": (0.01, 0.1),
 
 def _train(config, mnist, name, lr, epochs):
     opt = optim.OPTIMIZERS[name](lr)
-    result = experiment.fit_logged(
+    result = train(
         models.mlp(config.hidden),
         mnist,
         opt,
@@ -57,7 +58,9 @@ def _train(config, mnist, name, lr, epochs):
 
 def run(config: Config) -> dict:
     mnist = experiment.load_data(config.data, train_size=config.train_size, seed=config.seed)
-    rates = {name: getattr(config, f"lr_{name}") for name in optim.OPTIMIZERS}
+    rates = {
+        f.name[3:]: getattr(config, f.name) for f in dataclasses.fields(config) if f.name.startswith("lr_")
+    }
     runs = {name: {"lr": lr, **_train(config, mnist, name, lr, config.epochs)} for name, lr in rates.items()}
     sweep = {
         name: [{"lr": lr, **_train(config, mnist, name, lr, config.sweep_epochs)} for lr in config.sweep]
@@ -79,7 +82,7 @@ def plot(results: dict, out: Path) -> None:
         for name, r in results["runs"].items()
     }
     smooth = max(1, len(next(iter(series.values()))[1]) // 50)
-    experiment.save_figure(
+    plots.save(
         plots.lines(
             series,
             xlabel="iteration",
@@ -94,7 +97,7 @@ def plot(results: dict, out: Path) -> None:
         name: ([e["lr"] for e in entries], [e["final_loss"] for e in entries])
         for name, entries in results["sweep"].items()
     }
-    experiment.save_figure(
+    plots.save(
         plots.lines(
             sweep,
             xlabel="learning rate",

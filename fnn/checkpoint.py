@@ -1,7 +1,8 @@
 """Atomic checkpoints of pytrees: one `.npz` (arrays + metadata) and a readable `.json` copy.
 
 `save(path, tree, meta)` flattens `tree` (dicts, tuples, NamedTuples of arrays, PRNG keys
-included) into named arrays, adds `meta` as JSON, writes a temporary file beside `path`,
+included) into arrays named by their path (a NamedTuple's fields by name, e.g.
+`['train_state'].opt_state.velocity[0]['W']`), adds `meta` as JSON, writes a temporary file beside `path`,
 flushes it to disk and renames it over `path`: a run that dies mid-save leaves the previous
 checkpoint intact. `load(path, template)` restores a tree shaped like `template` and checks
 every name, shape and dtype, so a truncated or foreign file fails with a clear CheckpointError.
@@ -22,7 +23,7 @@ import numpy as np
 
 __all__ = ["save", "load", "read_meta", "CheckpointError", "FORMAT"]
 
-FORMAT = "fnn-checkpoint-1"
+FORMAT = "fnn-checkpoint-2"  # 2: optimizer state by name (optax protocol), no TrainState.step
 _META = "__meta__"
 
 
@@ -79,6 +80,11 @@ def _open(path: Path) -> tuple[dict[str, np.ndarray], dict]:
     if _META not in arrays:
         raise CheckpointError(f"{path}: not an fnn checkpoint (no metadata)")
     meta = json.loads(arrays.pop(_META).tobytes().decode())
+    if meta.get("format") == "fnn-checkpoint-1":
+        raise CheckpointError(
+            f"{path}: written by fnn 0.1 (format fnn-checkpoint-1, positional optimizer state); "
+            "this fnn reads fnn-checkpoint-2: train the run again (its config.json has the settings)"
+        )
     if meta.get("format") != FORMAT:
         raise CheckpointError(f"{path}: format {meta.get('format')!r}, expected {FORMAT!r}")
     return arrays, meta

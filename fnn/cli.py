@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import sys
 from collections.abc import Sequence
@@ -44,120 +45,23 @@ def _gradcheck(args: argparse.Namespace) -> int:
     return 1 if failed else 0
 
 
-def _model_kwargs(meta: dict) -> dict:
-    kwargs = {"drop_rate": meta.get("drop_rate", 0.0)}
-    return kwargs if meta["model"] == "mlp" else {**kwargs, "conv_impl": meta["conv_impl"]}
-
-
-def _progress(epochs: int):
-    def log(record: dict) -> None:
-        done = int(30 * record["epoch"] / epochs)
-        print(
-            f"epoch {record['epoch']:>3}/{epochs} [{'#' * done}{'.' * (30 - done)}] "
-            f"loss {record['train_loss']:.4f}  train {100 * record['train_accuracy']:.2f}%  "
-            f"val {100 * record['val_accuracy']:.2f}%  lr {record['lr']:.4g}  {record['seconds']:.1f}s",
-            file=sys.stderr,
-            flush=True,
-        )
-
-    return log
-
-
 def _train(args: argparse.Namespace) -> int:
-    import time
     from pathlib import Path
 
-    import jax
-    import jax.numpy as jnp
+    from fnn import run, train
 
-    import fnn
-    from fnn import checkpoint, data, models, parallel, plots, train
-
-    recipe = models.RECIPES[args.model]
-    settings = {
-        k: getattr(args, k) if getattr(args, k) is not None else getattr(recipe, k) for k in recipe._fields
-    }
+    fields = {f.name for f in dataclasses.fields(run.Settings)}
+    settings = run.Settings(**{k: v for k, v in vars(args).items() if k in fields})
     out = Path(args.out or f"runs/{args.model}")
-    ckpt = out / "checkpoint.npz"
-    meta = {
-        "model": args.model,
-        "conv_impl": args.conv_impl,
-        "gradients": args.gradients,
-        "seed": args.seed,
-        "validation": args.validation,
-        "data": args.data,
-        **settings,
-    }
-    if args.resume:
-        saved = checkpoint.read_meta(ckpt)
-        changed = {k: (saved.get(k), v) for k, v in meta.items() if k != "epochs" and saved.get(k) != v}
-        if changed:
-            print(f"fnn train --resume: settings differ from the checkpoint's: {changed}", file=sys.stderr)
-            return 2
-    elif ckpt.exists():
-        print(
-            f"fnn train: {ckpt} exists; pass --resume to continue it or choose another --out", file=sys.stderr
-        )
-        return 2
-    mnist = data.load_mnist(args.data, validation=args.validation, seed=args.seed, subtract_mean=True)
-    model = models.MODELS[args.model](**_model_kwargs(meta))
-    steps_per_epoch = len(mnist.train.x) // settings["batch_size"]
-    opt = models.Recipe(**settings).make_optimizer(steps_per_epoch)
-    print(
-        f"fnn train: {args.model} on {mnist.source} ({len(mnist.train.x)} train images), {parallel.describe_devices()}",
-        file=sys.stderr,
-    )
-    out.mkdir(parents=True, exist_ok=True)
-    (out / "config.json").write_text(
-        json.dumps(
-            {**meta, "fnn": fnn.__version__, "jax": jax.__version__, "device": parallel.describe_devices()},
-            indent=1,
-        )
-    )
-    start = time.perf_counter()
     try:
-        result = train.fit(
-            model,
-            mnist,
-            opt,
-            epochs=settings["epochs"],
-            batch_size=settings["batch_size"],
-            seed=args.seed,
-            gradients=args.gradients,
-            driver=args.driver,
-            checkpoint_path=ckpt,
-            resume=args.resume,
-            patience=args.patience,
-            meta=meta,
-            log=_progress(settings["epochs"]),
-            mesh=None if args.devices == 1 else parallel.data_mesh(args.devices),
-        )
+        result = run.train_recipe(settings, out, resume=args.resume)
+    except run.SettingsError as e:
+        print(f"fnn train: {e}", file=sys.stderr)
+        return 2
     except train.DivergedError as e:
         print(f"fnn train: {e}", file=sys.stderr)
         return 3
-    evaluate = train.make_evaluate(model)
-    test_loss, test_accuracy = evaluate(
-        result.best_params, result.best_state, jnp.asarray(mnist.test.x), jnp.asarray(mnist.test.labels)
-    )
-    history = result.history
-    train_seconds = sum(h["train_seconds"] for h in history)
-    metrics = {
-        "model": args.model,
-        "test_accuracy": test_accuracy,
-        "test_loss": test_loss,
-        "best_epoch": max(history, key=lambda h: h["val_accuracy"])["epoch"],
-        "epochs": len(history),
-        "stopped_early": result.stopped_early,
-        "images_per_second": sum(h["images"] for h in history) / train_seconds,
-        "seconds": time.perf_counter() - start,
-        "device": parallel.describe_devices(),
-    }
-    (out / "history.json").write_text(json.dumps(history))
-    (out / "metrics.json").write_text(json.dumps(metrics, indent=1))
-    plots.training_curves(history, f"{args.model}: test accuracy {100 * test_accuracy:.2f}%").savefig(
-        out / "curves.png", dpi=120
-    )
-    print(json.dumps(metrics))
+    print(json.dumps(result.metrics))
     return 0
 
 
@@ -172,27 +76,18 @@ def _eval(args: argparse.Namespace) -> int:
     path = Path(args.checkpoint)
     path = path / "checkpoint.npz" if path.is_dir() else path
     meta = checkpoint.read_meta(path)
-    model = models.MODELS[meta["model"]](**_model_kwargs(meta))
+    model = models.from_settings(meta)
     _, params, state = model.init(jax.random.key(0), models.INPUT_SHAPE)
     restored, _ = checkpoint.load(path, {"best": {"params": params, "state": state}})
     mnist = data.load_mnist(
         args.data or meta.get("data"), validation=meta["validation"], seed=meta["seed"], subtract_mean=True
     )
-    evaluate = train.make_evaluate(model)
     best = restored["best"]
-    test_loss, test_accuracy = evaluate(
+    test_loss, test_accuracy = train.make_evaluate(model)(
         best["params"], best["state"], jnp.asarray(mnist.test.x), jnp.asarray(mnist.test.labels)
     )
-    print(
-        json.dumps(
-            {
-                "model": meta["model"],
-                "test_accuracy": test_accuracy,
-                "test_loss": test_loss,
-                "checkpoint": str(path),
-            }
-        )
-    )
+    result = {"model": meta["model"], "test_accuracy": test_accuracy, "test_loss": test_loss}
+    print(json.dumps({**result, "checkpoint": str(path)}))
     return 0
 
 
@@ -211,9 +106,10 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--no-fd", action="store_true", help="skip the finite-difference witness")
     g.set_defaults(run=_gradcheck)
 
+    from fnn.layers.conv import CONV_IMPLS
     from fnn.models import RECIPES
     from fnn.optim import OPTIMIZERS
-    from fnn.train import DRIVERS, GRADIENTS
+    from fnn.step import DRIVERS, GRADIENTS
 
     t = sub.add_parser(
         "train",
@@ -237,7 +133,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     t.add_argument("--seed", type=int, default=0)
     t.add_argument("--gradients", choices=GRADIENTS, default="manual")
-    t.add_argument("--conv-impl", dest="conv_impl", choices=["direct", "im2col", "xla"], default="xla")
+    t.add_argument("--conv-impl", dest="conv_impl", choices=CONV_IMPLS, default="auto")
     t.add_argument("--driver", choices=DRIVERS, help="epoch driver (default: step on CPU, scan on GPU)")
     t.add_argument("--validation", type=int, default=5000, help="training images held out for validation")
     t.add_argument(

@@ -50,6 +50,7 @@ IDX_FILES = {
     "t10k-labels-idx1-ubyte.gz": "ec29112dd5afa0611ce80d1b7f02629c",
 }
 NUM_CLASSES = 10
+_IDX_PARTS = (("images", 3), ("labels", 1))
 
 
 class DataError(ValueError):
@@ -215,21 +216,8 @@ def read_mnist_file(path: str | os.PathLike) -> tuple[np.ndarray, np.ndarray, np
     path = Path(path)
     try:
         if path.is_dir():
-            parts = [
-                _read_idx(_idx_file(path, stem))
-                for stem in (
-                    "train-images-idx3-ubyte",
-                    "train-labels-idx1-ubyte",
-                    "t10k-images-idx3-ubyte",
-                    "t10k-labels-idx1-ubyte",
-                )
-            ]
-            arrays = (
-                parts[0].reshape(len(parts[0]), -1),
-                parts[1],
-                parts[2].reshape(len(parts[2]), -1),
-                parts[3],
-            )
+            stems = [f"{kind}-{what}-idx{n}-ubyte" for kind in ("train", "t10k") for what, n in _IDX_PARTS]
+            arrays = tuple(_read_idx(_idx_file(path, stem)) for stem in stems)
         elif path.suffix == ".mat":
             from scipy.io import loadmat
 

@@ -3,9 +3,10 @@
 An experiment is a frozen dataclass of settings, `run(config) -> dict` (the numbers) and
 `plot(results, out_dir)` (the figures). `main(...)` turns the dataclass into flags
 (`--epochs 3`, `--lrs 0.01,0.1` for tuples), applies `--quick` (a reduced configuration that
-runs in seconds, used by the tests), writes `config.json` (every setting, the fnn and jax
-versions, the device) and `results.json`, and draws the figures into `results/<name>/`
-or `--out DIR`. Like `fnn.cli`, this module writes files; the rest of fnn does not.
+runs in seconds, used by the tests), writes `config.json` (`fnn.run.write_config`: every
+setting, the fnn and jax versions, the device) and `results.json`, and draws the figures
+into `results/<name>/` or `--out DIR`. Every model an experiment trains goes through
+`fnn.run.train`, the pipeline `fnn train` uses.
 """
 
 from __future__ import annotations
@@ -20,25 +21,14 @@ from pathlib import Path
 from typing import Any
 
 import jax
-import jax.numpy as jnp
 import numpy as np
 
 from fnn import data as data_lib
-from fnn import runtime, train
+from fnn import plots, run, runtime
 from fnn.data import MNIST, Split
 from fnn.layer import Layer
-from fnn.parallel import describe_devices
 
-__all__ = [
-    "main",
-    "load_data",
-    "predict",
-    "save_figure",
-    "fit_logged",
-    "confusion_matrix",
-    "classifier_run",
-    "classifier_plot",
-]
+__all__ = ["main", "load_data", "confusion_matrix", "classifier_run", "classifier_plot"]
 
 
 def load_data(path: str | None, *, train_size: int | None = None, seed: int = 0) -> MNIST:
@@ -48,25 +38,6 @@ def load_data(path: str | None, *, train_size: int | None = None, seed: int = 0)
     if train_size is None:
         return mnist
     return mnist._replace(train=Split(mnist.train.x[:train_size], mnist.train.labels[:train_size]))
-
-
-def predict(model: Layer, params: Any, state: Any, x: np.ndarray, batch_size: int = 1000) -> np.ndarray:
-    """Test-mode scores (N, K) in batches."""
-    forward = runtime.jit(lambda p, s, xb: model.apply(p, s, xb, train=False)[0])
-    return np.concatenate(
-        [
-            np.asarray(forward(params, state, jnp.asarray(x[i : i + batch_size])))
-            for i in range(0, len(x), batch_size)
-        ]
-    )
-
-
-def save_figure(fig, path: Path) -> str:
-    import matplotlib.pyplot as plt
-
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path.name
 
 
 def _parse_value(kind: Any, text: str) -> Any:
@@ -80,7 +51,7 @@ def _parse_value(kind: Any, text: str) -> Any:
 def main(
     name: str,
     config_type: type,
-    run: Callable[[Any], dict],
+    run_experiment: Callable[[Any], dict],
     plot: Callable[[dict, Path], None],
     quick: dict,
     argv: Sequence[str] | None = None,
@@ -111,18 +82,10 @@ def main(
     runtime.keep_freed_memory()  # reuse the step's buffers (fnn.runtime)
     out = Path(args.out or Path("results") / name)
     out.mkdir(parents=True, exist_ok=True)
-    record = {
-        "experiment": name,
-        "quick": args.quick,
-        **dataclasses.asdict(config),
-        "fnn": __import__("fnn").__version__,
-        "jax": jax.__version__,
-        "device": describe_devices(),
-    }
-    (out / "config.json").write_text(json.dumps(record, indent=1))
+    run.write_config(out, {"experiment": name, "quick": args.quick, **dataclasses.asdict(config)})
     start = time.perf_counter()
     print(f"experiments.{name}: {config}", file=sys.stderr, flush=True)
-    results = run(config)
+    results = run_experiment(config)
     results["seconds"] = time.perf_counter() - start
     results["quick"] = args.quick
     plot(results, out)
@@ -135,33 +98,6 @@ def _jsonable(value: Any) -> Any:
     if isinstance(value, (np.generic, jax.Array)):
         return np.asarray(value).tolist()
     raise TypeError(f"not JSON serialisable: {type(value).__name__}")
-
-
-def fit_logged(
-    model: Layer,
-    mnist: MNIST,
-    optimizer,
-    *,
-    epochs: int,
-    batch_size: int,
-    seed: int = 0,
-    loss=None,
-    label: str = "",
-) -> train.FitResult:
-    """`train.fit` with a one-line progress report per epoch on stderr."""
-
-    def log(record: dict) -> None:
-        print(
-            f"  {label} epoch {record['epoch']}/{epochs}: loss {record['train_loss']:.4f} "
-            f"val {100 * record['val_accuracy']:.2f}% ({record['seconds']:.1f}s)",
-            file=sys.stderr,
-            flush=True,
-        )
-
-    kwargs = {} if loss is None else {"loss": loss}
-    return train.fit(
-        model, mnist, optimizer, epochs=epochs, batch_size=batch_size, seed=seed, log=log, **kwargs
-    )
 
 
 def confusion_matrix(labels: np.ndarray, predicted: np.ndarray, num_classes: int = 10) -> np.ndarray:
@@ -180,19 +116,28 @@ def classifier_run(
     batch_size: int,
     seed: int,
     label: str,
+    lr_schedule=None,
     shown: int = 32,
 ) -> dict:
-    """Train, then evaluate the best-validation parameters on test: the numbers behind the
-    curves, the confusion matrix and the misclassified digits of the `mlp` and `cnn` experiments."""
-    result = fit_logged(model, mnist, optimizer, epochs=epochs, batch_size=batch_size, seed=seed, label=label)
-    scores = predict(model, result.best_params, result.best_state, mnist.test.x)
-    predicted = scores.argmax(axis=1)
+    """`fnn.run.train`, then the numbers behind the curves, the confusion matrix and the
+    misclassified digits of the `mlp` and `cnn` experiments."""
+    result = run.train(
+        model,
+        mnist,
+        optimizer,
+        epochs=epochs,
+        batch_size=batch_size,
+        seed=seed,
+        lr_schedule=lr_schedule,
+        label=label,
+    )
+    predicted = result.test_scores.argmax(axis=1)
     wrong = np.flatnonzero(predicted != mnist.test.labels)
     mean = 0.0 if mnist.pixel_mean is None else mnist.pixel_mean
     images = np.clip(np.rint(255 * (mnist.test.x[wrong[:shown]] + mean)), 0, 255).astype(np.uint8)
     return {
         "history": result.history,
-        "test_accuracy": float((predicted == mnist.test.labels).mean()),
+        "test_accuracy": result.metrics["test_accuracy"],
         "test_size": len(mnist.test.labels),
         "confusion": confusion_matrix(mnist.test.labels, predicted).tolist(),
         "misclassified": {
@@ -205,20 +150,18 @@ def classifier_run(
 
 
 def classifier_plot(results: dict, out: Path, name: str) -> None:
-    from fnn import plots
-
     acc = 100 * results["test_accuracy"]
-    save_figure(
+    plots.save(
         plots.training_curves(results["history"], f"{name}: test accuracy {acc:.2f}%"), out / "curves.png"
     )
-    save_figure(
+    plots.save(
         plots.confusion(np.asarray(results["confusion"]), f"{name}: confusion matrix (test)"),
         out / "confusion.png",
     )
     wrong = results["misclassified"]
     images = np.asarray(wrong["images"], np.uint8).reshape(-1, 28, 28)
     captions = [f"#{i}: {t} -> {p}" for i, t, p in zip(wrong["index"], wrong["true"], wrong["predicted"])]
-    save_figure(
+    plots.save(
         plots.digit_grid(images, captions, f"{name}: misclassified test digits (true -> predicted)"),
         out / "misclassified.png",
     )

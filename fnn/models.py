@@ -12,9 +12,9 @@ from typing import NamedTuple
 
 from fnn import layers
 from fnn.layer import Layer, serial
-from fnn.optim import Optimizer, make_optimizer
+from fnn.optim import GradientTransformation, Schedule, make_optimizer, make_schedule
 
-__all__ = ["mlp", "cnn", "cnn_layers", "MODELS", "INPUT_SHAPE", "Recipe", "RECIPES"]
+__all__ = ["mlp", "cnn", "cnn_layers", "MODELS", "INPUT_SHAPE", "Recipe", "RECIPES", "from_settings"]
 
 INPUT_SHAPE = (28, 28, 1)
 
@@ -51,13 +51,13 @@ def cnn(*, batch_norm: bool = False, **kwargs) -> Layer:
 def cnn_layers(
     *,
     batch_norm: bool = False,
-    conv_impl: str = "xla",
+    conv_impl: str = "auto",
     channels: tuple[int, int] = (32, 64),
     hidden: int = 128,
     drop_rate: float = 0.0,
     num_classes: int = 10,
     weight_scale: float | None = None,
-) -> Layer:
+) -> list[Layer]:
     """The layers of `cnn`, in order (to inspect intermediate outputs)."""
     stack = []
     for i, width in enumerate(channels):
@@ -97,16 +97,26 @@ class Recipe(NamedTuple):
     drop_rate: float = 0.0
     schedule: str = "cosine"
 
-    def make_optimizer(self, steps_per_epoch: int) -> Optimizer:
-        """The recipe's optimizer and schedule over epochs * steps_per_epoch steps; the
-        warm-up never takes more than a tenth of them (short runs, --quick)."""
+    def schedule_args(self, steps_per_epoch: int) -> dict:
+        """The schedule over epochs * steps_per_epoch steps; the warm-up never takes more
+        than a tenth of them (short runs, --quick)."""
         total = self.epochs * steps_per_epoch
+        return {
+            "total_steps": total,
+            "warmup_steps": min(self.warmup_steps, total // 10),
+            "schedule": self.schedule,
+        }
+
+    def lr_schedule(self, steps_per_epoch: int) -> Schedule:
+        """The learning rate as a function of the step count: warm-up, then cosine or constant."""
+        return make_schedule(self.lr, **self.schedule_args(steps_per_epoch))
+
+    def make_optimizer(self, steps_per_epoch: int) -> GradientTransformation:
+        """The recipe's optimizer, with `lr_schedule(steps_per_epoch)` as its learning rate."""
         return make_optimizer(
             self.optimizer,
             self.lr,
-            total_steps=total,
-            warmup_steps=min(self.warmup_steps, total // 10),
-            schedule=self.schedule,
+            **self.schedule_args(steps_per_epoch),
             mu=self.momentum,
             weight_decay=self.weight_decay,
         )
@@ -136,3 +146,14 @@ RECIPES = {
     "cnn": _CNN,
     "cnn-bn": _CNN._replace(lr=0.1, weight_decay=1e-3),
 }
+
+
+def from_settings(settings: dict) -> Layer:
+    """The model a run's settings describe (`settings["model"]`, its drop rate and conv impl)."""
+    name = settings["model"]
+    if name not in MODELS:
+        raise ValueError(f"model must be one of {sorted(MODELS)}, got {name!r}")
+    kwargs = {"drop_rate": settings.get("drop_rate") or 0.0}
+    if name != "mlp":
+        kwargs["conv_impl"] = settings.get("conv_impl", "auto")
+    return MODELS[name](**kwargs)

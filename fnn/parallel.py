@@ -15,25 +15,21 @@ Several hosts join with `init_distributed` (jax.distributed) before building the
 
 from __future__ import annotations
 
+import functools
+from typing import Any
+
 import jax
 import numpy as np
 from jax.sharding import Mesh, NamedSharding
 from jax.sharding import PartitionSpec as P
 
 from fnn import runtime
-from fnn import train as train_lib
 from fnn.layer import Layer
-from fnn.optim import Optimizer
+from fnn.step import Epoch, per_step_epoch, shuffled_batches, train_step_fn
 
-__all__ = ["data_mesh", "replicate", "make_parallel_epoch", "init_distributed", "describe_devices"]
+__all__ = ["data_mesh", "replicate", "make_parallel_epoch", "init_distributed"]
 
 AXIS = "data"
-
-
-def describe_devices() -> str:
-    """E.g. "cpu:cpu x1" or "gpu:NVIDIA H100 80GB HBM3 x1": platform, kind, count."""
-    d = jax.devices()[0]
-    return f"{d.platform}:{d.device_kind} x{jax.device_count()}"
 
 
 def data_mesh(num_devices: int | None = None) -> Mesh:
@@ -68,21 +64,21 @@ def replicate(mesh: Mesh, tree):
 def make_parallel_epoch(
     model: Layer,
     loss,
-    optimizer: Optimizer,
+    optimizer: Any,
     *,
     mesh: Mesh,
     batch_size: int,
     gradients: str = "manual",
-):
-    """Like `train.make_epoch` (per-step driver), with each batch split across `mesh`.
+) -> Epoch:
+    """Like `step.make_epoch` (per-step driver), with each batch split across `mesh`.
 
-    Returns `epoch(ts, x, labels, key) -> (ts, losses, correct)`; x, labels and ts should be
-    replicated on the mesh (`replicate`). batch_size must be divisible by the mesh size.
+    The returned Epoch's `place` replicates the train state and the data on the mesh.
+    batch_size (the global batch) must be divisible by the mesh size.
     """
     size = mesh.devices.size
     if batch_size % size:
         raise ValueError(f"batch_size {batch_size} must be divisible by the number of devices {size}")
-    step = train_lib.train_step_fn(model, loss, optimizer, gradients)
+    step = train_step_fn(model, loss, optimizer, gradients)
     batch_sharding = NamedSharding(mesh, P(AXIS))
     replicated = NamedSharding(mesh, P())
 
@@ -93,9 +89,9 @@ def make_parallel_epoch(
         return step(ts, xb, yb)
 
     sharded_step = runtime.jit(sharded_step, donate_argnums=0, out_shardings=replicated)
-    shuffle = jax.jit(train_lib.shuffled_batches, static_argnums=(1, 2), out_shardings=replicated)
-
-    return train_lib.per_step_epoch(sharded_step, shuffle, batch_size)
+    shuffle = jax.jit(shuffled_batches, static_argnums=(1, 2), out_shardings=replicated)
+    run = per_step_epoch(sharded_step, shuffle, batch_size)
+    return Epoch(run, functools.partial(replicate, mesh), batch_size, (sharded_step,))
 
 
 def init_distributed(coordinator: str, num_processes: int, process_id: int) -> None:

@@ -1,19 +1,29 @@
-"""Figures, drawn with matplotlib's Agg backend; each function returns a Figure to save."""
+"""Figures, each drawn on its own `matplotlib.figure.Figure` and returned to be saved.
+
+No pyplot state and no backend choice: importing fnn never changes how a notebook or a
+script shows its own figures. `save(fig, path)` writes one (PNG by the suffix).
+"""
 
 from __future__ import annotations
 
-import matplotlib
+from pathlib import Path
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
+import numpy as np
+from matplotlib.figure import Figure
 
-__all__ = ["training_curves", "confusion", "digit_grid", "lines", "image_grid"]
+__all__ = ["training_curves", "confusion", "digit_grid", "lines", "image_grid", "save"]
 
 
-def training_curves(history: list[dict], title: str = "") -> plt.Figure:
+def save(fig: Figure, path: str | Path, dpi: int = 110) -> str:
+    """Write `fig` to `path`; return the file's name."""
+    fig.savefig(path, dpi=dpi)
+    return Path(path).name
+
+
+def training_curves(history: list[dict], title: str = "") -> Figure:
     """Loss per iteration and per epoch, and train/validation accuracy per epoch."""
-    fig, (ax_loss, ax_acc) = plt.subplots(1, 2, figsize=(11, 4))
+    fig = Figure(figsize=(11, 4))
+    ax_loss, ax_acc = fig.subplots(1, 2)
     batch_losses = [v for h in history for v in h.get("batch_losses", [])]
     epochs = [h["epoch"] for h in history]
     if batch_losses:
@@ -35,9 +45,10 @@ def training_curves(history: list[dict], title: str = "") -> plt.Figure:
     return fig
 
 
-def confusion(counts: np.ndarray, title: str = "confusion matrix (test)") -> plt.Figure:
+def confusion(counts: np.ndarray, title: str = "confusion matrix (test)") -> Figure:
     """counts[true, predicted] as an annotated heat map."""
-    fig, ax = plt.subplots(figsize=(6.5, 5.5))
+    fig = Figure(figsize=(6.5, 5.5))
+    ax = fig.subplots()
     image = ax.imshow(np.log1p(counts), cmap="Blues")
     for (i, j), value in np.ndenumerate(counts):
         if value:
@@ -58,10 +69,11 @@ def confusion(counts: np.ndarray, title: str = "confusion matrix (test)") -> plt
     return fig
 
 
-def digit_grid(images: np.ndarray, captions: list[str], title: str, columns: int = 8) -> plt.Figure:
+def digit_grid(images: np.ndarray, captions: list[str], title: str, columns: int = 8) -> Figure:
     """Images (n, 28, 28[, 1]) in a grid, each with a caption."""
     rows = max(1, int(np.ceil(len(images) / columns)))
-    fig, axes = plt.subplots(rows, columns, figsize=(1.4 * columns, 1.6 * rows), squeeze=False)
+    fig = Figure(figsize=(1.4 * columns, 1.6 * rows))
+    axes = fig.subplots(rows, columns, squeeze=False)
     for ax in axes.flat:
         ax.axis("off")
     for ax, image, caption in zip(axes.flat, images, captions):
@@ -81,9 +93,10 @@ def lines(
     logx: bool = False,
     logy: bool = False,
     smooth: int = 1,
-) -> plt.Figure:
+) -> Figure:
     """One line per name: series[name] = (x, y); `smooth` averages y over a moving window."""
-    fig, ax = plt.subplots(figsize=(7, 4.5))
+    fig = Figure(figsize=(7, 4.5))
+    ax = fig.subplots()
     for name, (x, y) in series.items():
         y = np.asarray(y, float)
         if smooth > 1 and len(y) > smooth:
@@ -101,10 +114,11 @@ def lines(
     return fig
 
 
-def image_grid(images: np.ndarray, title: str, columns: int = 8, cmap: str = "bwr") -> plt.Figure:
+def image_grid(images: np.ndarray, title: str, columns: int = 8, cmap: str = "bwr") -> Figure:
     """Small images (n, h, w), each scaled symmetrically around 0 (filters, feature maps)."""
     rows = max(1, int(np.ceil(len(images) / columns)))
-    fig, axes = plt.subplots(rows, columns, figsize=(1.3 * columns, 1.3 * rows + 0.5), squeeze=False)
+    fig = Figure(figsize=(1.3 * columns, 1.3 * rows + 0.5))
+    axes = fig.subplots(rows, columns, squeeze=False)
     for ax in axes.flat:
         ax.axis("off")
     for i, (ax, image) in enumerate(zip(axes.flat, images)):

@@ -1,5 +1,6 @@
-"""How fnn compiles, and where its memory comes from, on XLA:CPU: two settings, each found by
-profiling the CNN step (benchmarks/RESULTS.md, "Where the CPU time went").
+"""Where fnn runs and how it compiles: the device description every record carries, and two
+XLA:CPU settings, each found by profiling the CNN step (benchmarks/RESULTS.md, "Where the
+CPU time went").
 
 - `jit`: `jax.jit` plus, on the CPU backend, the compiler option that keeps convolutions out
   of XLA's YNNPACK fusions. In jaxlib 0.10 those run a convolution on ONE thread (the CNN's
@@ -27,7 +28,7 @@ import jax
 import jax.numpy as jnp
 from jax import lax
 
-__all__ = ["jit", "compiler_options", "keep_freed_memory"]
+__all__ = ["jit", "compiler_options", "keep_freed_memory", "describe_devices", "device_info"]
 
 _CPU_OPTIONS = {"xla_cpu_experimental_ynn_fusion_type": "LIBRARY_FUSION_TYPE_INDIVIDUAL_DOT"}
 # glibc <malloc.h>: mallopt parameters
@@ -67,3 +68,21 @@ def keep_freed_memory() -> bool:
     libc = ctypes.CDLL("libc.so.6")
     settings = ((_M_MMAP_MAX, 0), (_M_TRIM_THRESHOLD, 2**31 - 1), (_M_ARENA_MAX, 1))
     return all([libc.mallopt(param, value) == 1 for param, value in settings])
+
+
+def describe_devices() -> str:
+    """E.g. "cpu:cpu x1" or "gpu:NVIDIA H100 80GB HBM3 x1": platform, kind, count."""
+    d = jax.devices()[0]
+    return f"{d.platform}:{d.device_kind} x{jax.device_count()}"
+
+
+def device_info() -> dict:
+    """The backend, device, versions and processor, for benchmark and experiment records."""
+    return {
+        "backend": jax.default_backend(),
+        "device": jax.devices()[0].device_kind,
+        "devices": jax.device_count(),
+        "jax": jax.__version__,
+        "python": platform.python_version(),
+        "cpu": platform.processor() or platform.machine(),
+    }

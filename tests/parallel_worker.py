@@ -11,9 +11,8 @@ import numpy as np
 
 def train(mesh, steps=6):
     import jax
-    import jax.numpy as jnp
 
-    from fnn import models, optim, parallel, train
+    from fnn import models, optim, parallel, step
     from fnn.losses import softmax_cross_entropy
 
     rng = np.random.default_rng(0)
@@ -21,15 +20,14 @@ def train(mesh, steps=6):
     labels = rng.integers(0, 10, 64).astype(np.int32)
     model = models.cnn(batch_norm=True, channels=(4, 8), hidden=16)
     opt = optim.momentum(0.05)
-    ts = train.init_train_state(model, opt, (28, 28, 1), seed=0)
+    ts = step.init_train_state(model, opt, (28, 28, 1), seed=0)
     if mesh is None:
-        epoch = train.make_epoch(model, softmax_cross_entropy, opt, batch_size=16, driver="step")
-        data = (jnp.asarray(x), jnp.asarray(labels))
+        epoch = step.make_epoch(model, softmax_cross_entropy, opt, batch_size=16, driver="step")
     else:
         epoch = parallel.make_parallel_epoch(model, softmax_cross_entropy, opt, mesh=mesh, batch_size=16)
-        ts, *data = parallel.replicate(mesh, (ts, x, labels))
+    ts, data = epoch.place((ts, (x, labels)))
     for e in range(steps // 4):
-        ts, losses, _ = epoch(ts, *data, jax.random.key(e))
+        ts, losses, _ = epoch.run(ts, *data, jax.random.key(e))
     leaves = [np.asarray(leaf) for leaf in jax.tree.leaves((ts.params, ts.state))]
     return leaves, np.asarray(losses)
 

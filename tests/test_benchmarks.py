@@ -8,7 +8,11 @@ import pytest
 @pytest.mark.parametrize(
     "name, argv",
     [
-        ("train_step", ["--repeats", "1", "--batch-size", "8", "--models", "mlp,cnn"]),
+        pytest.param(
+            "train_step",
+            ["--repeats", "1", "--batch-size", "8", "--models", "mlp,cnn"],
+            marks=pytest.mark.slow,  # compiles the CNN step four ways: ~10 s
+        ),
         ("epoch", ["--train-size", "64", "--batch-size", "32", "--repeats", "1", "--models", "cnn"]),
         ("conv", ["--quick", "--repeats", "1"]),
         ("vs_torch", ["--repeats", "1", "--batch-size", "8", "--models", "mlp"]),

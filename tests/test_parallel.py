@@ -20,6 +20,7 @@ def env(devices):
     return e
 
 
+@pytest.mark.slow  # two fresh JAX processes: ~9 s
 def test_four_devices_match_one_device(tmp_path):
     out = tmp_path / "single.npz"
     result = subprocess.run(
@@ -43,6 +44,7 @@ def free_port():
         return s.getsockname()[1]
 
 
+@pytest.mark.slow  # two fresh JAX processes: ~9 s
 def test_two_processes_on_localhost_end_identical(tmp_path):
     port = free_port()
     outs = [tmp_path / f"host{i}.npz" for i in range(2)]
@@ -84,4 +86,4 @@ def test_data_mesh_checks_the_device_count():
     epoch = parallel.make_parallel_epoch(
         models.mlp((4,)), softmax_cross_entropy, optim.sgd(0.1), mesh=mesh, batch_size=3
     )
-    assert callable(epoch)
+    assert callable(epoch.run) and epoch.batch_size == 3

@@ -48,7 +48,7 @@ PAGE_FAULTS = textwrap.dedent(
     import jax, jax.numpy as jnp
     from fnn import models, optim, runtime
     from fnn.losses import softmax_cross_entropy
-    from fnn.train import init_train_state, make_train_step
+    from fnn.step import init_train_state, make_train_step
     if sys.argv[1] == "keep":
         assert runtime.keep_freed_memory()
     # the CNN step at batch 128: ~41 MB of temporaries per call, above glibc's 32 MiB
@@ -67,6 +67,7 @@ PAGE_FAULTS = textwrap.dedent(
 )
 
 
+@pytest.mark.slow  # two fresh processes, 23 CNN steps each: ~10 s
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="glibc malloc only")
 def test_keeping_freed_memory_stops_the_page_faults_of_every_call():
     def faults(mode):

@@ -1,3 +1,6 @@
+from types import SimpleNamespace
+from typing import NamedTuple
+
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -6,7 +9,8 @@ import pytest
 from fnn import checkpoint, models, optim
 from fnn.data import MNIST, Split
 from fnn.losses import softmax_cross_entropy
-from fnn.train import DivergedError, fit, init_train_state, make_epoch, make_evaluate, make_train_step
+from fnn.step import init_train_state, make_epoch, make_train_step
+from fnn.train import DivergedError, best_epoch, fit, make_evaluate, predict
 
 
 def small_cnn(**kw):
@@ -45,9 +49,9 @@ def test_two_epochs_compile_the_step_once_and_drivers_agree(tiny_mnist, driver):
     ts = init_train_state(model, opt, (28, 28, 1))
     x, labels = jnp.asarray(tiny_mnist.train.x), jnp.asarray(tiny_mnist.train.labels)
     for e in range(2):
-        ts, losses, correct = epoch(ts, x, labels, jax.random.key(e))
+        ts, losses, correct = epoch.run(ts, x, labels, jax.random.key(e))
     assert losses.shape == (250 // 32,)  # the partial batch is dropped
-    assert int(ts.step) == 2 * (250 // 32)
+    assert int(ts.opt_state.count) == 2 * (250 // 32)  # the step is counted in one place
     for compiled in epoch.compiled:
         assert compiled._cache_size() == 1
     other = make_epoch(
@@ -55,7 +59,7 @@ def test_two_epochs_compile_the_step_once_and_drivers_agree(tiny_mnist, driver):
     )
     ts2 = init_train_state(model, opt, (28, 28, 1))
     for e in range(2):
-        ts2, _, _ = other(ts2, x, labels, jax.random.key(e))
+        ts2, _, _ = other.run(ts2, x, labels, jax.random.key(e))
     leaves_equal(ts.params, ts2.params, rtol=1e-5, atol=1e-6)
 
 
@@ -84,9 +88,7 @@ def test_fit_learns_records_history_and_keeps_the_best(tiny_mnist, tmp_path):
         jnp.asarray(tiny_mnist.validation.labels),
     )
     assert acc == pytest.approx(best["val_accuracy"])
-    assert {"train_loss", "train_accuracy", "val_loss", "val_accuracy", "lr", "seconds"} <= set(
-        result.history[0]
-    )
+    assert {"train_loss", "train_accuracy", "val_loss", "val_accuracy", "seconds"} <= set(result.history[0])
     assert checkpoint.read_meta(tmp_path / "c.npz")["epochs_done"] == 3
 
 
@@ -136,3 +138,57 @@ def test_bad_fit_arguments(tiny_mnist):
         fit(models.mlp((4,)), tiny_mnist, optim.sgd(0.1), epochs=1, batch_size=10**6)
     with pytest.raises(ValueError, match="gradients"):
         make_train_step(models.mlp((4,)), softmax_cross_entropy, optim.sgd(0.1), "numeric")
+    epoch = make_epoch(models.mlp((4,)), softmax_cross_entropy, optim.sgd(0.1), batch_size=10)
+    with pytest.raises(ValueError, match="batch size"):
+        fit(models.mlp((4,)), tiny_mnist, optim.sgd(0.1), epochs=1, batch_size=20, epoch=epoch)
+
+
+def test_records_carry_the_mean_learning_rate_of_their_epoch(tiny_mnist):
+    schedule = optim.make_schedule(0.1, total_steps=20, warmup_steps=4)
+    result = fit(
+        models.mlp((8,)), tiny_mnist, optim.sgd(schedule), epochs=2, batch_size=25, lr_schedule=schedule
+    )
+    for e, record in enumerate(result.history):  # 10 steps per epoch
+        expected = np.mean([float(schedule(jnp.int32(t))) for t in range(10 * e, 10 * e + 10)])
+        assert record["lr"] == pytest.approx(expected, rel=1e-5)
+
+
+def test_best_epoch_is_the_highest_validation_accuracy_earliest_on_ties():
+    history = [{"epoch": e, "val_accuracy": a} for e, a in [(1, 0.5), (2, 0.9), (3, 0.9), (4, 0.7)]]
+    assert best_epoch(history) == 2
+
+
+class SignSgdState(NamedTuple):
+    count: jax.Array
+
+
+def sign_sgd(lr):
+    """A foreign optimizer: only optax's protocol (init, update), nothing from fnn.optim."""
+
+    def init(params):
+        return SignSgdState(jnp.zeros((), jnp.int32))
+
+    def update(grads, state, params=None):
+        return jax.tree.map(lambda g: -lr * jnp.sign(g), grads), SignSgdState(state.count + 1)
+
+    return SimpleNamespace(init=init, update=update)
+
+
+def test_fit_accepts_any_optimizer_in_the_optax_protocol(tiny_mnist):
+    model = models.mlp((8,))
+    result = fit(model, tiny_mnist, sign_sgd(1e-3), epochs=1, batch_size=50)
+    _, start, _ = model.init(jax.random.split(jax.random.key(0))[0], (28, 28, 1))
+    for before, after in zip(jax.tree.leaves(start), jax.tree.leaves(result.train_state.params)):
+        steps = np.abs(np.asarray(after) - np.asarray(before)) / 1e-3  # |sum of 5 signs| per entry
+        np.testing.assert_allclose(steps, np.round(steps), atol=1e-2)
+        assert steps.max() <= 5 + 1e-2
+    assert int(result.train_state.opt_state.count) == 5
+
+
+def test_predict_matches_apply_in_batches(tiny_mnist):
+    model = models.mlp((8,))
+    _, params, state = model.init(jax.random.key(0), (28, 28, 1))
+    scores = predict(model, params, state, tiny_mnist.test.x, batch_size=30)
+    np.testing.assert_allclose(
+        scores, model.apply(params, state, jnp.asarray(tiny_mnist.test.x))[0], rtol=1e-5, atol=1e-6
+    )
