@@ -35,18 +35,8 @@ QUICK = {"epochs": 3, "hidden": (64,), "train_size": 4000}
 def run(config: Config) -> dict:
     mnist = experiment.load_data(config.data, train_size=config.train_size, seed=config.seed)
     recipe = RECIPE._replace(**{f: getattr(config, f) for f in RECIPE._fields if hasattr(config, f)})
-    steps_per_epoch = len(mnist.train.x) // config.batch_size
     model = models.mlp(config.hidden, drop_rate=config.drop_rate)
-    return experiment.classifier_run(
-        model,
-        mnist,
-        recipe.make_optimizer(steps_per_epoch),
-        lr_schedule=recipe.lr_schedule(steps_per_epoch),
-        epochs=config.epochs,
-        batch_size=config.batch_size,
-        seed=config.seed,
-        label="mlp",
-    )
+    return experiment.classifier_run(model, mnist, recipe, seed=config.seed, label="mlp")
 
 
 def plot(results: dict, out: Path) -> None:

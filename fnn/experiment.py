@@ -24,7 +24,7 @@ import jax
 import numpy as np
 
 from fnn import data as data_lib
-from fnn import plots, run, runtime
+from fnn import models, plots, run, runtime
 from fnn.data import MNIST, Split
 from fnn.layer import Layer
 
@@ -108,27 +108,20 @@ def confusion_matrix(labels: np.ndarray, predicted: np.ndarray, num_classes: int
 
 
 def classifier_run(
-    model: Layer,
-    mnist: MNIST,
-    optimizer,
-    *,
-    epochs: int,
-    batch_size: int,
-    seed: int,
-    label: str,
-    lr_schedule=None,
-    shown: int = 32,
+    model: Layer, mnist: MNIST, recipe: models.Recipe, *, seed: int, label: str, shown: int = 32
 ) -> dict:
-    """`fnn.run.train`, then the numbers behind the curves, the confusion matrix and the
-    misclassified digits of the `mlp` and `cnn` experiments."""
+    """`fnn.run.train` with `recipe` (epochs, batch size, optimizer, schedule), then the numbers
+    behind the curves, the confusion matrix and the misclassified digits of the `mlp` and `cnn`
+    experiments."""
+    steps_per_epoch = len(mnist.train.x) // recipe.batch_size
     result = run.train(
         model,
         mnist,
-        optimizer,
-        epochs=epochs,
-        batch_size=batch_size,
+        recipe.make_optimizer(steps_per_epoch),
+        epochs=recipe.epochs,
+        batch_size=recipe.batch_size,
         seed=seed,
-        lr_schedule=lr_schedule,
+        lr_schedule=recipe.lr_schedule(steps_per_epoch),
         label=label,
     )
     predicted = result.test_scores.argmax(axis=1)
