@@ -1,6 +1,7 @@
 """Shared fixtures. The suite runs in float32, as users do; gradient checks switch to float64.
 
-Speed of the default suite (`python -m pytest -q`, about 3 minutes on 2 cores):
+Speed of the default suite (`python -m pytest -q`, about 2.5 minutes on 2 cores):
+- two pytest-xdist workers (pyproject's addopts), each taking whole test files;
 - JAX's persistent compilation cache: compiled programs are kept in `.jax_cache/` (or
   $FNN_TEST_JAX_CACHE) across test sessions, so a second run compiles little;
 - hypothesis profiles: "fnn" (the default) draws 4 random configurations per property;
