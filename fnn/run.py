@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 import jax
+import jax.numpy as jnp
 import numpy as np
 
 from fnn import checkpoint, data, models, parallel, plots, runtime
@@ -128,7 +129,7 @@ def train(
     )
     history = result.history
     scores = predict(model, result.best_params, result.best_state, mnist.test.x)
-    test_loss = float(loss(jax.numpy.asarray(scores), jax.numpy.asarray(mnist.test.labels))[0])
+    test_loss = float(loss(jnp.asarray(scores), jnp.asarray(mnist.test.labels))[0])
     metrics = {
         "test_accuracy": float((scores.argmax(axis=1) == mnist.test.labels).mean()),
         "test_loss": test_loss,
