@@ -69,9 +69,8 @@ def _eval(args: argparse.Namespace) -> int:
     from pathlib import Path
 
     import jax
-    import jax.numpy as jnp
 
-    from fnn import checkpoint, data, models, train
+    from fnn import checkpoint, data, models, run
 
     path = Path(args.checkpoint)
     path = path / "checkpoint.npz" if path.is_dir() else path
@@ -83,11 +82,8 @@ def _eval(args: argparse.Namespace) -> int:
         args.data or meta.get("data"), validation=meta["validation"], seed=meta["seed"], subtract_mean=True
     )
     best = restored["best"]
-    test_loss, test_accuracy = train.make_evaluate(model)(
-        best["params"], best["state"], jnp.asarray(mnist.test.x), jnp.asarray(mnist.test.labels)
-    )
-    result = {"model": meta["model"], "test_accuracy": test_accuracy, "test_loss": test_loss}
-    print(json.dumps({**result, "checkpoint": str(path)}))
+    _, test = run.evaluate_test(model, best["params"], best["state"], mnist.test)
+    print(json.dumps({"model": meta["model"], **test, "checkpoint": str(path)}))
     return 0
 
 

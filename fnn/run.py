@@ -33,7 +33,16 @@ from fnn.losses import softmax_cross_entropy
 from fnn.step import GRADIENTS, Epoch, make_epoch
 from fnn.train import best_epoch, fit, predict
 
-__all__ = ["RunResult", "Settings", "Progress", "train", "train_recipe", "write_config", "SettingsError"]
+__all__ = [
+    "RunResult",
+    "Settings",
+    "Progress",
+    "train",
+    "train_recipe",
+    "evaluate_test",
+    "write_config",
+    "SettingsError",
+]
 
 
 class SettingsError(ValueError):
@@ -128,11 +137,9 @@ def train(
         log=Progress(epochs, label, enabled=progress),
     )
     history = result.history
-    scores = predict(model, result.best_params, result.best_state, mnist.test.x)
-    test_loss = float(loss(jnp.asarray(scores), jnp.asarray(mnist.test.labels))[0])
+    scores, test = evaluate_test(model, result.best_params, result.best_state, mnist.test, loss)
     metrics = {
-        "test_accuracy": float((scores.argmax(axis=1) == mnist.test.labels).mean()),
-        "test_loss": test_loss,
+        **test,
         "best_epoch": best_epoch(history),
         "epochs": len(history),
         "stopped_early": result.stopped_early,
@@ -146,6 +153,17 @@ def train(
         title = f"{label or model.name}: test accuracy {100 * metrics['test_accuracy']:.2f}%"
         plots.save(plots.training_curves(history, title), out / "curves.png")
     return RunResult(metrics, history, result.best_params, result.best_state, scores)
+
+
+def evaluate_test(model: Layer, params, state, split: data.Split, loss=softmax_cross_entropy):
+    """Test-mode scores of `split` and {"test_accuracy", "test_loss"}: what a run reports and
+    `fnn eval` re-computes from the checkpoint."""
+    scores = predict(model, params, state, split.x)
+    test_loss = float(loss(jnp.asarray(scores), jnp.asarray(split.labels))[0])
+    return scores, {
+        "test_accuracy": float((scores.argmax(axis=1) == split.labels).mean()),
+        "test_loss": test_loss,
+    }
 
 
 @dataclasses.dataclass(frozen=True)
