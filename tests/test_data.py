@@ -258,3 +258,143 @@ def test_damaged_repository_copy_is_detected(no_local_mnist, monkeypatch):
     data.REPO_MAT.write_bytes(Path(data.__file__).read_bytes())
     with pytest.raises(DataError, match="sha256"):
         load_mnist()
+
+
+def _floats(x):
+    return x.astype(np.float64) / 255.0
+
+
+def _with_nan(x):
+    x = _floats(x)
+    x[3, 100] = np.nan
+    return x
+
+
+def _one_hot(y):
+    return np.eye(10, dtype=np.int64)[y]
+
+
+# Each row: which array to change, how, and a fragment the DataError message must hold.
+BAD_NPZ = [
+    (
+        "float above 1",
+        "x_train",
+        lambda x: x.astype(np.float32),
+        r"train images must lie in \[0, 1\] \(float32\), got \d+\.0 at \[",
+    ),
+    ("int16 negative", "x_train", lambda x: x.astype(np.int16) - 1, r"train images must lie in \[0, 255\]"),
+    ("uint16 above 255", "x_test", lambda x: x.astype(np.uint16) * 2, r"test images .* \(uint16\), got 400"),
+    ("inf", "x_test", lambda x: np.where(x == 200, np.inf, _floats(x)), r"test images .*, got inf at"),
+    ("bool images", "x_train", lambda x: x > 100, "dtype bool"),
+    ("NaN in train", "x_train", _with_nan, r"train images .*nan at \[3, 100\]"),
+    ("NaN in test", "x_test", _with_nan, r"test images .*nan at \[3, 100\]"),
+    ("float labels 3.7", "y_train", lambda y: np.where(np.arange(len(y)) == 5, 3.7, y), r"3\.7 at \[5\]"),
+    ("one-hot labels", "y_train", _one_hot, r"look one-hot .*y\.argmax\(1\)"),
+    ("string labels", "y_test", lambda y: y.astype(str), "test labels have dtype <U"),
+    ("labels out of range", "y_test", lambda y: y + 1, r"must lie in \[0, 10\), got 10 at"),
+    ("empty test", ("x_test", "y_test"), lambda a: a[:0], "the test split is empty"),
+    ("empty train", ("x_train", "y_train"), lambda a: a[:0], "the train split is empty"),
+    ("count mismatch", "y_train", lambda y: y[:-1], "300 images but 299 labels"),
+]
+
+
+def write_npz(path, arrays, **changes):
+    keys = ("x_train", "y_train", "x_test", "y_test")
+    np.savez(path, **{**dict(zip(keys, arrays)), **changes})
+    return path
+
+
+@pytest.mark.parametrize(
+    "key, change, message", [row[1:] for row in BAD_NPZ], ids=[row[0] for row in BAD_NPZ]
+)
+def test_bad_npz_contents_are_a_data_error_naming_file_and_array(tmp_path, arrays, key, change, message):
+    by_key = dict(zip(("x_train", "y_train", "x_test", "y_test"), arrays))
+    keys = key if isinstance(key, tuple) else (key,)
+    path = write_npz(tmp_path / "bad.npz", arrays, **{k: change(by_key[k]) for k in keys})
+    with pytest.raises(DataError, match=message) as info:
+        load_mnist(path, validation=0)
+    assert str(path) in str(info.value) and "\n" not in str(info.value)
+
+
+@pytest.mark.parametrize(
+    "x_train, y_train",
+    [
+        (_floats, lambda y: y),  # floats in [0, 1] are used as they are, not divided by 255 again
+        (lambda x: x.reshape(-1, 28, 28, 1).astype(np.int64), lambda y: y.reshape(-1, 1)),  # (N, 1) labels
+        (lambda x: x, lambda y: y.astype(np.float32)),  # whole-number float labels
+    ],
+    ids=["float images", "int64 images and column labels", "whole float labels"],
+)
+def test_accepted_npz_variants_load_like_uint8(tmp_path, arrays, x_train, y_train):
+    reference = load_mnist(write_npz(tmp_path / "ref.npz", arrays), validation=10)
+    path = write_npz(tmp_path / "v.npz", arrays, x_train=x_train(arrays[0]), y_train=y_train(arrays[1]))
+    mnist = load_mnist(path, validation=10)
+    np.testing.assert_allclose(mnist.train.x, reference.train.x, atol=1e-6)
+    np.testing.assert_array_equal(mnist.train.labels, reference.train.labels)
+    assert mnist.train.labels.dtype == np.int32 and mnist.train.labels.shape == (290,)
+
+
+def test_validation_zero_gives_an_empty_validation_split(tmp_path, arrays):
+    mnist = load_mnist(write_npz(tmp_path / "m.npz", arrays), validation=0, subtract_mean=True)
+    assert mnist.validation.x.shape == (0, 28, 28, 1) and mnist.validation.x.dtype == np.float32
+    assert mnist.validation.labels.shape == (0,) and mnist.validation.labels.dtype == np.int32
+    assert len(mnist.train.x) == 300
+
+
+@pytest.mark.parametrize("validation", [-1, 300, 2.5, True])
+def test_validation_outside_its_range_is_refused(tmp_path, arrays, validation):
+    with pytest.raises(DataError, match="validation must be"):
+        load_mnist(write_npz(tmp_path / "m.npz", arrays), validation=validation)
+
+
+def test_a_missing_fnn_mnist_is_an_error_not_a_fallback(no_local_mnist, arrays, monkeypatch):
+    data.REPO_MAT.parent.mkdir()
+    write_mat(data.REPO_MAT, arrays)  # a fallback exists, and must not be used
+    monkeypatch.setenv("FNN_MNIST", str(no_local_mnist / "nonexistent" / "x.mat"))
+    with pytest.raises(DataError, match=r"FNN_MNIST=.*nonexistent/x\.mat does not exist"):
+        data.find_mnist(allow_download=False)
+
+
+def test_fingerprint_and_provenance(tmp_path, arrays):
+    path = write_npz(tmp_path / "m.npz", arrays)
+    assert data.fingerprint(path) == hashlib.sha256(path.read_bytes()).hexdigest()
+    mnist = load_mnist(path, validation=20)
+    assert data.provenance(mnist) == {
+        "path": str(path),
+        "sha256": hashlib.sha256(path.read_bytes()).hexdigest(),
+        "train": 280,
+        "validation": 20,
+        "test": 100,
+    }
+    folder = write_idx(tmp_path / "idx", arrays, compress=True)
+    names = [
+        "train-images-idx3-ubyte",
+        "train-labels-idx1-ubyte",
+        "t10k-images-idx3-ubyte",
+        "t10k-labels-idx1-ubyte",
+    ]
+    digests = "".join(hashlib.sha256((folder / f"{n}.gz").read_bytes()).hexdigest() for n in names)
+    assert data.fingerprint(folder) == hashlib.sha256(digests.encode()).hexdigest()
+    assert load_mnist(folder, validation=20).sha256 == data.fingerprint(folder)
+
+
+@pytest.mark.parametrize(
+    "damage, message",
+    [
+        (lambda raw: raw[:2], "IDX header truncated: 2 bytes"),
+        (lambda raw: raw[:10], "IDX header truncated: 10 bytes for 3 dimensions"),
+        (
+            lambda raw: raw + b"\0" * 7,
+            r"7 extra bytes after the data its header declares \(shape \(300, 28, 28\)\)",
+        ),
+        (lambda raw: raw[:-7], "truncated IDX file"),
+    ],
+    ids=["no header", "short header", "extra bytes", "short data"],
+)
+def test_idx_errors_name_the_file_and_the_problem(tmp_path, arrays, damage, message):
+    folder = write_idx(tmp_path / "idx", arrays, compress=False)
+    path = folder / "train-images-idx3-ubyte"
+    path.write_bytes(damage(path.read_bytes()))
+    with pytest.raises(DataError, match=message) as info:
+        read_mnist_file(folder)
+    assert str(path) in str(info.value)
