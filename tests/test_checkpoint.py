@@ -1,3 +1,7 @@
+import errno
+import os
+import stat
+
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -43,15 +47,132 @@ def test_truncated_foreign_and_mismatched_checkpoints_are_refused(tmp_path):
         checkpoint.load(tmp_path / "missing.npz", tree())
 
 
-def test_a_failed_save_keeps_the_previous_checkpoint(tmp_path, monkeypatch):
+def raw_checkpoint(path, meta_bytes):
+    """A checkpoint whose `__meta__` holds `meta_bytes` verbatim, beside valid arrays."""
+    np.savez(path, **checkpoint._flatten(tree()), __meta__=np.frombuffer(meta_bytes, np.uint8))
+    return path
+
+
+@pytest.mark.parametrize(
+    "meta_bytes, require, fragment",
+    [
+        (b'{"format": "fnn-\xff"}', (), "not UTF-8"),
+        (b'{"format": ', (), "not JSON"),
+        (b"[1, 2]", (), "an array, expected a JSON object"),
+        (b"3", (), "a number, expected a JSON object"),
+        (b'{"arrays": []}', (), 'without "format"'),
+        (None, ("epochs_done", "config"), "lacks required key(s) 'epochs_done'"),  # config is there
+    ],
+    ids=["bad UTF-8", "bad JSON", "a list", "a number", "no format", "missing required key"],
+)
+def test_damaged_metadata_is_refused_in_one_line(tmp_path, meta_bytes, require, fragment):
+    if meta_bytes is None:
+        path = checkpoint.save(tmp_path / "c.npz", tree(), {"config": {}})
+    else:
+        path = raw_checkpoint(tmp_path / "c.npz", meta_bytes)
+    readers = [
+        lambda: checkpoint.read_meta(path, require=require),
+        lambda: checkpoint.load(path, tree(), require=require),
+    ]
+    for read in readers:
+        with pytest.raises(CheckpointError) as info:
+            read()
+        assert fragment in str(info.value) and str(path) in str(info.value)
+        assert "\n" not in str(info.value)
+
+
+def test_required_keys_present_and_the_positional_form(tmp_path):
+    path = checkpoint.save(tmp_path / "c.npz", tree(), {"epochs_done": 2})
+    assert checkpoint.read_meta(path)["epochs_done"] == 2
+    assert checkpoint.read_meta(path, require=["epochs_done"])["format"] == checkpoint.FORMAT
+    assert checkpoint.load(path, tree(), require=("epochs_done",))[1]["epochs_done"] == 2
+
+
+def no_space(*args):
+    raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+
+@pytest.mark.parametrize("failing_fsync", [1, 2])  # 1: the .npz's temporary, 2: the .json's
+def test_disk_full_keeps_the_previous_checkpoint(tmp_path, monkeypatch, failing_fsync):
+    path = checkpoint.save(tmp_path / "c.npz", tree(), {"epoch": 1})
+    before = {p.name: p.read_bytes() for p in tmp_path.iterdir()}
+    calls = []
+    real_fsync = os.fsync
+
+    def fsync(fd):
+        calls.append(fd)
+        return no_space() if len(calls) == failing_fsync else real_fsync(fd)
+
+    monkeypatch.setattr(checkpoint.os, "fsync", fsync)
+    with pytest.raises(CheckpointError) as info:
+        checkpoint.save(path, tree(), {"epoch": 2})
+    assert str(info.value) == (
+        f"could not write {path}: {os.strerror(errno.ENOSPC)}; the previous checkpoint is intact"
+    )
+    assert {p.name: p.read_bytes() for p in tmp_path.iterdir()} == before  # no *.tmp either
+
+
+def test_a_failed_first_save_says_there_was_none(tmp_path, monkeypatch):
+    monkeypatch.setattr(checkpoint.os, "fsync", no_space)
+    with pytest.raises(CheckpointError, match="no previous checkpoint"):
+        checkpoint.save(tmp_path / "c.npz", tree())
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_failed_rename_keeps_the_previous_checkpoint(tmp_path, monkeypatch):
     path = checkpoint.save(tmp_path / "c.npz", tree())
     before = path.read_bytes()
-
-    def fail(*args, **kwargs):
-        raise OSError("disk full")
-
-    monkeypatch.setattr(checkpoint.os, "replace", fail)
-    with pytest.raises(OSError):
+    monkeypatch.setattr(checkpoint.os, "replace", lambda *args: no_space())
+    with pytest.raises(CheckpointError, match="intact"):
         checkpoint.save(path, {"other": jnp.ones(2)})
     assert path.read_bytes() == before
     assert sorted(p.name for p in tmp_path.iterdir()) == ["c.json", "c.npz"]
+
+
+def test_a_failed_json_rename_leaves_no_stale_copy(tmp_path, monkeypatch):
+    path = checkpoint.save(tmp_path / "c.npz", tree(), {"epoch": 1})
+    real_replace = os.replace
+    monkeypatch.setattr(
+        checkpoint.os,
+        "replace",
+        lambda src, dst: no_space() if str(dst).endswith(".json") else real_replace(src, dst),
+    )
+    with pytest.raises(
+        CheckpointError, match=r"c\.json.*c\.npz was saved, its readable \.json copy is missing"
+    ):
+        checkpoint.save(path, tree(), {"epoch": 2})
+    assert checkpoint.read_meta(path)["epoch"] == 2
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["c.npz"]
+
+
+@pytest.mark.parametrize("umask", [0o022, 0o002])
+def test_file_mode_follows_the_umask(tmp_path, umask):
+    old = os.umask(umask)
+    try:
+        path = checkpoint.save(tmp_path / "c.npz", tree())
+    finally:
+        os.umask(old)
+    for written in (path, path.with_suffix(".json")):
+        assert stat.S_IMODE(written.stat().st_mode) == 0o666 & ~umask
+
+
+def test_remove_stale_temporaries_removes_only_them(tmp_path):
+    path = checkpoint.save(tmp_path / "checkpoint.npz", tree())
+    stale = [tmp_path / "checkpoint.npz.a1b2c3d4.tmp", tmp_path / "checkpoint.json.x_y9.tmp"]
+    kept = [tmp_path / "other.npz.a1b2c3d4.tmp", tmp_path / "notes.tmp", tmp_path / "checkpoint.npz.tmp"]
+    for p in stale + kept:
+        p.write_bytes(b"partial")
+    assert sorted(checkpoint.remove_stale_temporaries(path)) == sorted(stale)
+    remaining = {p.name for p in tmp_path.iterdir()}
+    assert remaining == {"checkpoint.npz", "checkpoint.json"} | {p.name for p in kept}
+    assert checkpoint.remove_stale_temporaries(path) == []
+    assert checkpoint.remove_stale_temporaries(tmp_path / "missing" / "checkpoint.npz") == []
+
+
+def test_nonfinite_names_nan_and_inf_leaves_and_skips_ints_and_keys():
+    t = tree()
+    assert checkpoint.nonfinite(t) == []
+    t["params"][0]["W"] = t["params"][0]["W"].at[1, 2].set(jnp.nan)
+    t["scale"] = jnp.array([1.0, jnp.inf], jnp.bfloat16)
+    t["count"] = np.array([2**31 - 1], np.int32)
+    assert checkpoint.nonfinite(t) == ["['params'][0]['W']", "['scale']"]
