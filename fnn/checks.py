@@ -3,7 +3,9 @@
 Every check takes `owner` (the layer, optimizer or option the value belongs to, e.g.
 "conv1", "momentum", "--lr") and `what` (the argument's name), returns the value in its
 normal form, and raises ValueError naming both and the value received. Booleans are never
-numbers here: `momentum=True` is refused, although Python treats True as 1.
+numbers here: `momentum=True` is refused, although Python treats True as 1. `shape` and
+`floating` check arrays a layer receives (params, x, dy): on static shapes and dtypes, so
+they cost nothing under `jit`.
 """
 
 from __future__ import annotations
@@ -12,6 +14,9 @@ import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+import jax
+import jax.numpy as jnp
+
 __all__ = [
     "positive_int",
     "int_pair",
@@ -19,7 +24,10 @@ __all__ = [
     "probability",
     "optional_positive",
     "one_of",
+    "flag",
     "params_keys",
+    "shape",
+    "floating",
 ]
 
 
@@ -99,8 +107,40 @@ def one_of(owner: str, what: str, value: Any, choices: Sequence[Any]) -> Any:
     return value
 
 
+def flag(owner: str, what: str, value: Any) -> bool:
+    """`value` if it is True or False (not 0, 1 or a string: "False" would be true)."""
+    if not isinstance(value, bool):
+        raise ValueError(f"{owner}: {what} must be True or False, got {value!r}")
+    return value
+
+
 def params_keys(owner: str, params: Any, keys: Sequence[str]) -> None:
     """Raise TypeError unless `params` is a mapping with exactly `keys` (a pytree mistake)."""
     if not isinstance(params, Mapping) or set(params) != set(keys):
         got = sorted(params) if isinstance(params, Mapping) else type(params).__name__
         raise TypeError(f"{owner}: params must be a dict with keys {sorted(keys)}, got {got}")
+
+
+def shape(owner: str, what: str, got: Sequence[int], expected: Sequence[int], hint: str = "") -> tuple:
+    """`got` as a tuple if it equals `expected`; else ValueError naming owner, what, both shapes.
+
+    E.g. "conv1: params['W'] has shape (5, 5, 1, 32), expected (3, 3, 1, 32) (kernel 3x3, ...)",
+    the `hint` (what the expected shape follows from) in parentheses.
+    """
+    got, expected = tuple(got), tuple(expected)
+    if got != expected:
+        hint = f" ({hint})" if hint else ""
+        raise ValueError(f"{owner}: {what} has shape {got}, expected {expected}{hint}")
+    return got
+
+
+def floating(owner: str, what: str, value: Any) -> Any:
+    """The dtype a layer computes in: `value.dtype` (canonical: float64 is float32 without x64)
+    if it is a floating dtype (float16, bfloat16, float32, float64); else ValueError."""
+    dtype = getattr(value, "dtype", None)
+    if dtype is None or not jax.dtypes.issubdtype(dtype, jnp.floating):
+        raise ValueError(
+            f"{owner}: {what} must have a floating dtype (float16, bfloat16, float32 or float64), "
+            f"got {dtype if dtype is not None else type(value).__name__}; cast it, e.g. {what}.astype(jnp.float32)"
+        )
+    return jax.dtypes.canonicalize_dtype(dtype)

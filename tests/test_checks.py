@@ -64,6 +64,12 @@ def test_one_of():
         checks.one_of("conv1", "impl", "fft", ("auto", "xla"))
 
 
+def test_flag_is_a_bool_and_nothing_else():
+    assert checks.flag("batch_norm", "unbiased_running_var", False) is False
+    for value in (0, 1, "False", None):
+        refused(checks.flag, owner="batch_norm", what="unbiased_running_var", value=value)
+
+
 def test_params_keys_raises_type_error_naming_the_owner():
     checks.params_keys("affine", {"W": 1, "b": 2}, ("W", "b"))
     checks.params_keys("relu", {}, ())
@@ -71,3 +77,26 @@ def test_params_keys_raises_type_error_naming_the_owner():
         checks.params_keys("affine", {"W": 1}, ("W", "b"))
     with pytest.raises(TypeError, match="affine: .* got tuple"):
         checks.params_keys("affine", (1, 2), ("W", "b"))
+
+
+def test_shape_names_the_owner_the_array_and_both_shapes():
+    assert checks.shape("conv1", "dy", (2, 6, 6, 4), [2, 6, 6, 4]) == (2, 6, 6, 4)
+    message = "conv1: params['W'] has shape (5, 5, 1, 32), expected (3, 3, 1, 32) (kernel 3x3)"
+    with pytest.raises(ValueError, match=f"^{re.escape(message)}$"):
+        checks.shape("conv1", "params['W']", (5, 5, 1, 32), (3, 3, 1, 32), "kernel 3x3")
+    with pytest.raises(ValueError, match=r"^fc1: dy has shape \(2, 4\), expected \(2, 3\)$"):
+        checks.shape("fc1", "dy", (2, 4), (2, 3))
+    with pytest.raises(ValueError, match=r"expected \(3,\)"):  # a rank difference is a mismatch
+        checks.shape("bn1", "params['gamma']", (1, 3), (3,))
+
+
+def test_floating_returns_the_compute_dtype_and_refuses_the_rest():
+    import jax.numpy as jnp
+    import numpy as np
+
+    for dtype in (jnp.float16, jnp.bfloat16, jnp.float32):
+        assert checks.floating("relu", "x", jnp.zeros(2, dtype)) == dtype
+    assert checks.floating("relu", "x", np.zeros(2)) == jnp.float32  # float64 without x64
+    for bad in (jnp.zeros(2, jnp.int32), np.zeros(2, bool), [1.0, 2.0]):
+        with pytest.raises(ValueError, match=r"^relu: x must have a floating dtype .*got (int32|bool|list)"):
+            checks.floating("relu", "x", bad)

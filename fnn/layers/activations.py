@@ -51,11 +51,14 @@ def _elementwise(name: str, f: Fn, df: Callable[[jax.Array, jax.Array], jax.Arra
             (y, state, cache): y like x; the cache keeps x and y.
         """
         checks.params_keys(name, params, ())
+        x = jnp.asarray(x, checks.floating(name, "x", x))
         y = f(x)
         return y, state, ActivationCache(x, y)
 
     def backward(params, cache, dy):
-        return dy * df(cache.x, cache.y), {}
+        checks.params_keys(name, params, ())
+        checks.shape(name, "dy", jnp.shape(dy), cache.x.shape, "like x and y")
+        return jnp.asarray(dy, cache.x.dtype) * df(cache.x, cache.y), {}
 
     backward.__doc__ = f"Implements {label}: dx = dy * f'(x).\n\n{_BACKWARD_ARGS}"
     return Layer(name=name, init=init, apply=apply, backward=backward)

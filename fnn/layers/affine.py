@@ -39,8 +39,24 @@ def affine(out_features: int, *, weight_scale: float | None = None, name: str = 
         W = he_normal(key, (D, out_features), D, weight_scale)
         return (out_features,), {"W": W, "b": jnp.zeros(out_features)}, {}
 
+    def checked(params, x):
+        """(params, x) in x's floating dtype, or a ValueError naming the layer and the shapes
+        that do not fit: W (D, M) with the layer's M, b (M,), D features per example of x."""
+        dtype = checks.floating(name, "x", x)
+        checks.params_keys(name, params, ("W", "b"))
+        W_shape = jnp.shape(params["W"])
+        D = W_shape[0] if len(W_shape) == 2 else math.prod(x.shape[1:])
+        hint = f"{D} input features, {out_features} outputs"
+        checks.shape(name, "params['W']", W_shape, (D, out_features), hint)
+        checks.shape(name, "params['b']", jnp.shape(params["b"]), (out_features,), "one per output")
+        if x.ndim < 2 or math.prod(x.shape[1:]) != D:
+            raise ValueError(
+                f"{name}: expected (N, ...) with {D} features per example, got x.shape={x.shape}"
+            )
+        return {key: jnp.asarray(a, dtype) for key, a in params.items()}, jnp.asarray(x, dtype)
+
     def apply(params, state, x, *, train=False, key=None):
-        """y = flatten(x) W + b.
+        """y = flatten(x) W + b, in x's floating dtype (params are cast to it).
 
         Args:
             params: {"W": (D, M), "b": (M,)}. x: (N, *in_shape) with prod(in_shape) = D.
@@ -48,14 +64,9 @@ def affine(out_features: int, *, weight_scale: float | None = None, name: str = 
         Returns:
             (y, state, cache): y (N, M); the cache keeps x.
         """
-        checks.params_keys(name, params, ("W", "b"))
-        D = params["W"].shape[0]
-        if x.ndim < 2 or math.prod(x.shape[1:]) != D:
-            raise ValueError(
-                f"{name}: expected (N, ...) with {D} features per example, got x.shape={x.shape}"
-            )
-        x2 = x.reshape(x.shape[0], D)  # (1)
-        return x2 @ params["W"] + params["b"], state, AffineCache(x)  # (2)
+        params_x, x = checked(params, x)
+        x2 = x.reshape(x.shape[0], math.prod(x.shape[1:]))  # (1)
+        return x2 @ params_x["W"] + params_x["b"], state, AffineCache(x)  # (2)
 
     def backward(params, cache, dy):
         """Implements eq:affine-dx, eq:affine-dW, eq:affine-db.
@@ -64,11 +75,19 @@ def affine(out_features: int, *, weight_scale: float | None = None, name: str = 
             params: as apply. cache: AffineCache. dy: (N, M).
 
         Returns:
-            (dx, {"W": dW, "b": db}): dx (N, *in_shape), dW (D, M), db (M,).
+            (dx, {"W": dW, "b": db}): dx (N, *in_shape), dW (D, M), db (M,), each in the
+            dtype of x, W and b respectively.
         """
-        x2 = cache.x.reshape(cache.x.shape[0], -1)
+        params_x, x = checked(params, cache.x)
+        y_shape = (x.shape[0], out_features)
+        checks.shape(name, "dy", jnp.shape(dy), y_shape, f"the output for x of shape {x.shape}")
+        dy = jnp.asarray(dy, x.dtype)
+        x2 = x.reshape(x.shape[0], math.prod(x.shape[1:]))
         dW, db = x2.T @ dy, dy.sum(axis=0)  # (2)
-        dx = (dy @ params["W"].T).reshape(cache.x.shape)  # (2), (1)
-        return dx, {"W": dW, "b": db}
+        dx = (dy @ params_x["W"].T).reshape(x.shape)  # (2), (1)
+        return dx, {
+            "W": dW.astype(jnp.result_type(params["W"])),
+            "b": db.astype(jnp.result_type(params["b"])),
+        }
 
     return Layer(name=name, init=init, apply=apply, backward=backward)

@@ -222,6 +222,23 @@ _FORWARD = {"direct": direct_forward, "im2col": im2col_forward, "xla": xla_forwa
 _BACKWARD = {"direct": direct_backward, "im2col": im2col_backward, "xla": xla_backward, "auto": auto_backward}
 
 
+def _checked(name: str, k: Pair, C_out: int, params: dict, x: jax.Array) -> tuple[dict, jax.Array]:
+    """(params, x) in x's floating dtype, or a ValueError naming the layer and the shapes that
+    do not fit: W (k_h, k_w, C_in, C_out) with the layer's k and C_out, b (C_out,), x's C_in."""
+    dtype = checks.floating(name, "x", x)
+    checks.params_keys(name, params, ("W", "b"))
+    if x.ndim != 4:
+        raise ValueError(f"{name}: expected x of shape (N, H_in, W_in, C_in), got x.shape={x.shape}")
+    W_shape = jnp.shape(params["W"])
+    C_in = W_shape[2] if len(W_shape) == 4 else x.shape[3]
+    hint = f"kernel {k[0]}x{k[1]}, {C_in} input channel{'s' * (C_in != 1)}, {C_out} filters"
+    checks.shape(name, "params['W']", W_shape, (*k, C_in, C_out), hint)
+    checks.shape(name, "params['b']", jnp.shape(params["b"]), (C_out,), "one per filter")
+    if x.shape[3] != C_in:
+        raise ValueError(f"{name}: expected x of shape (N, H_in, W_in, {C_in}), got x.shape={x.shape}")
+    return {key: jnp.asarray(a, dtype) for key, a in params.items()}, jnp.asarray(x, dtype)
+
+
 def conv2d(
     out_channels: int,
     kernel_size: int | tuple[int, int],
@@ -257,7 +274,7 @@ def conv2d(
         return (H_out, W_out, out_channels), {"W": W, "b": jnp.zeros(out_channels)}, {}
 
     def apply(params, state, x, *, train=False, key=None):
-        """y = conv(x, W) + b by `impl`.
+        """y = conv(x, W) + b by `impl`, in x's floating dtype (params are cast to it).
 
         Args:
             params: {"W": (k_h, k_w, C_in, C_out), "b": (C_out,)}. x: (N, H_in, W_in, C_in).
@@ -265,18 +282,19 @@ def conv2d(
         Returns:
             (y, state, cache): y (N, H_out, W_out, C_out); the cache type of the impl that ran.
         """
-        checks.params_keys(name, params, ("W", "b"))
-        if params["W"].shape[:2] != k:
-            raise ValueError(
-                f"{name}: expected W of shape ({k[0]}, {k[1]}, C_in, C_out), got {params['W'].shape}"
-            )
-        C_in = params["W"].shape[2]
-        if x.ndim != 4 or x.shape[3] != C_in:
-            raise ValueError(f"{name}: expected x of shape (N, H_in, W_in, {C_in}), got x.shape={x.shape}")
+        params_x, x = _checked(name, k, out_channels, params, x)
         output_size(name, x.shape[1:3], k, s, p)
-        y, cache = forward(params, x, s=s, p=p)
+        y, cache = forward(params_x, x, s=s, p=p)
         return y, state, cache
 
-    # backward(params, cache, dy) -> (dx, dparams): the impl's, with its docstring (and by_cache).
-    backward = functools.update_wrapper(functools.partial(_BACKWARD[impl], s=s, p=p), _BACKWARD[impl])
+    def checked(params, cache, dy):
+        params_x, x = _checked(name, k, out_channels, params, cache.x)
+        y_shape = (x.shape[0], *output_size(name, x.shape[1:3], k, s, p), out_channels)
+        hint = f"the output for x of shape {x.shape}, kernel {k}, stride {s}, padding {p}"
+        checks.shape(name, "dy", jnp.shape(dy), y_shape, hint)
+        dx, dparams = _BACKWARD[impl](params_x, cache, jnp.asarray(dy, x.dtype), s=s, p=p)
+        return dx, {key: d.astype(jnp.result_type(params[key])) for key, d in dparams.items()}  # like params
+
+    # backward(params, cache, dy) -> (dx, dparams): the impl's, checked, with its docstring (and by_cache).
+    backward = functools.update_wrapper(checked, _BACKWARD[impl])
     return Layer(name=name, init=init, apply=apply, backward=backward)

@@ -4,7 +4,8 @@ NOTE: `drop_rate` is the probability of ZEROING a unit, not of keeping it (many 
 write p for the keep probability). In train mode y = x * mask / (1 - drop_rate) with
 mask ~ Bernoulli(1 - drop_rate), so E[y] = x and test mode is the identity.
 
-Shapes: any (N, ...); y, dx and the cached mask have the shape of x.
+Shapes: any (N, ...); y, dx and the cached mask have the shape of x. In test mode (or with
+drop_rate = 0) the layer is the identity and its cache keeps x, for its shape only.
 """
 
 from __future__ import annotations
@@ -17,11 +18,15 @@ import jax.numpy as jnp
 from fnn import checks
 from fnn.layer import Layer
 
-__all__ = ["DropoutCache", "dropout"]
+__all__ = ["DropoutCache", "DropoutIdentityCache", "dropout"]
 
 
 class DropoutCache(NamedTuple):
-    mask: jax.Array  # like x: 0 or 1 / (1 - drop_rate); a scalar 1 in test mode
+    mask: jax.Array  # like x: 0 or 1 / (1 - drop_rate)
+
+
+class DropoutIdentityCache(NamedTuple):
+    x: jax.Array  # test mode or drop_rate = 0: only x's shape and dtype are used, free under jit
 
 
 def dropout(drop_rate: float, *, name: str = "dropout") -> Layer:
@@ -42,11 +47,12 @@ def dropout(drop_rate: float, *, name: str = "dropout") -> Layer:
             params: {}. x: (N, ...). train: drop or not. key: a PRNG key, needed when train.
 
         Returns:
-            (y, state, cache): y like x; the cache keeps the scaled mask.
+            (y, state, cache): y like x; the cache keeps the scaled mask (in test mode, x).
         """
         checks.params_keys(name, params, ())
+        x = jnp.asarray(x, checks.floating(name, "x", x))
         if not train or drop_rate == 0.0:
-            return x, state, DropoutCache(jnp.ones((), x.dtype))
+            return x, state, DropoutIdentityCache(x)
         if key is None:
             raise ValueError(
                 f"{name}: train=True needs a PRNG key for the dropout mask: "
@@ -60,11 +66,16 @@ def dropout(drop_rate: float, *, name: str = "dropout") -> Layer:
         """Implements eq:dropout-dx.
 
         Args:
-            params: {}. cache: DropoutCache. dy: like y.
+            params: {}. cache: DropoutCache, or DropoutIdentityCache (dx = dy). dy: like y.
 
         Returns:
             (dx, {}): dx like x.
         """
-        return dy * cache.mask, {}
+        checks.params_keys(name, params, ())
+        if isinstance(cache, DropoutIdentityCache):  # test mode: dx = dy
+            checks.shape(name, "dy", jnp.shape(dy), cache.x.shape, "like x and y")
+            return jnp.asarray(dy, cache.x.dtype), {}
+        checks.shape(name, "dy", jnp.shape(dy), cache.mask.shape, "like x and y")
+        return jnp.asarray(dy, cache.mask.dtype) * cache.mask, {}
 
     return Layer(name=name, init=init, apply=apply, backward=backward)

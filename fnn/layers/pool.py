@@ -12,6 +12,7 @@ default so it never wins (pad_value=0.0 gives the assignment's zero padding).
 
 from __future__ import annotations
 
+import functools
 import math
 from typing import NamedTuple
 
@@ -28,12 +29,12 @@ __all__ = ["MaxPoolCache", "AvgPoolCache", "max_pool2d", "avg_pool2d"]
 
 
 class MaxPoolCache(NamedTuple):
-    x: jax.Array  # (N, H_in, W_in, C); only its shape is used
+    x: jax.Array  # (N, H_in, W_in, C); only its shape and dtype are used
     argmax: jax.Array  # (N, H_out, W_out, C) int: offset i * k_w + j of each window's max
 
 
 class AvgPoolCache(NamedTuple):
-    x: jax.Array  # (N, H_in, W_in, C); only its shape is used
+    x: jax.Array  # (N, H_in, W_in, C); only its shape and dtype are used
 
 
 def _window_args(name, kernel_size, stride, padding):
@@ -46,7 +47,8 @@ def _window_args(name, kernel_size, stride, padding):
 
 
 def _pool_layer(name, k, s, p, forward, backward) -> Layer:
-    """Shape checks shared by both poolings; `forward(x) -> (y, cache)`."""
+    """Shape and dtype checks shared by both poolings; `forward(x) -> (y, cache)`, `backward`
+    as the layer's, given dy in x's dtype."""
 
     def init(key, in_shape):
         if len(in_shape) != 3:
@@ -63,13 +65,22 @@ def _pool_layer(name, k, s, p, forward, backward) -> Layer:
             (y, state, cache): y (N, H_out, W_out, C); a MaxPoolCache or AvgPoolCache.
         """
         checks.params_keys(name, params, ())
+        x = jnp.asarray(x, checks.floating(name, "x", x))
         if x.ndim != 4:
             raise ValueError(f"{name}: expected x of shape (N, H_in, W_in, C), got x.shape={x.shape}")
         output_size(name, x.shape[1:3], k, s, p)
         y, cache = forward(x)
         return y, state, cache
 
-    return Layer(name=name, init=init, apply=apply, backward=backward)
+    def checked(params, cache, dy):
+        checks.params_keys(name, params, ())
+        x = cache.x
+        y_shape = (x.shape[0], *output_size(name, x.shape[1:3], k, s, p), x.shape[3])
+        hint = f"the output for x of shape {x.shape}, window {k}, stride {s}, padding {p}"
+        checks.shape(name, "dy", jnp.shape(dy), y_shape, hint)
+        return backward(params, cache, jnp.asarray(dy, x.dtype))
+
+    return Layer(name=name, init=init, apply=apply, backward=functools.update_wrapper(checked, backward))
 
 
 def max_pool2d(
@@ -77,6 +88,8 @@ def max_pool2d(
 ) -> Layer:
     """y = the max of each window; padding with `pad_value` (-inf: padding never wins)."""
     k, s, p = _window_args(name, kernel_size, stride, padding)
+    if isinstance(pad_value, bool) or not isinstance(pad_value, (int, float)) or math.isnan(pad_value):
+        raise ValueError(f"{name}: pad_value must be a number (-inf allowed, not NaN), got {pad_value!r}")
 
     def forward(x):
         # max_and_argmax: max and argmax in one pass (fnn.kernels)
@@ -104,6 +117,7 @@ def avg_pool2d(
 ) -> Layer:
     """y = the mean of each window; zero padding counts in the divisor unless count_include_pad=False."""
     k, s, p = _window_args(name, kernel_size, stride, padding)
+    checks.flag(name, "count_include_pad", count_include_pad)
 
     def divisor(in_hw):
         """k_h k_w, or per window the number of real (unpadded) inputs: (H_out, W_out, 1)."""

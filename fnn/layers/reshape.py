@@ -9,6 +9,7 @@ import math
 from typing import NamedTuple
 
 import jax
+import jax.numpy as jnp
 
 from fnn import checks
 from fnn.layer import Layer
@@ -36,6 +37,7 @@ def flatten(*, name: str = "flatten") -> Layer:
             (y, state, cache): y (N, prod(in_shape)); the cache keeps x (for its shape).
         """
         checks.params_keys(name, params, ())
+        x = jnp.asarray(x, checks.floating(name, "x", x))
         if x.ndim < 1:
             raise ValueError(f"{name}: expected a batch (N, ...), got x.shape={x.shape}")
         return x.reshape(x.shape[0], -1), state, FlattenCache(x)
@@ -49,6 +51,10 @@ def flatten(*, name: str = "flatten") -> Layer:
         Returns:
             (dx, {}): dx (N, *in_shape).
         """
-        return dy.reshape(cache.x.shape), {}
+        checks.params_keys(name, params, ())
+        x = cache.x
+        y_shape = (x.shape[0], math.prod(x.shape[1:]))
+        checks.shape(name, "dy", jnp.shape(dy), y_shape, f"the output for x of shape {x.shape}")
+        return jnp.asarray(dy, x.dtype).reshape(x.shape), {}
 
     return Layer(name=name, init=init, apply=apply, backward=backward)
