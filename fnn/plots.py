@@ -31,11 +31,21 @@ def training_curves(history: list[dict], title: str = "") -> Figure:
         iters = (np.arange(len(batch_losses)) + 1) / per_epoch
         ax_loss.plot(iters, batch_losses, lw=0.5, alpha=0.5, label="train (per batch)")
     ax_loss.plot(epochs, [h["train_loss"] for h in history], "o-", label="train (epoch mean)")
-    ax_loss.plot(epochs, [h["val_loss"] for h in history], "s-", label="validation")
+    validated = [h for h in history if h.get("val_loss") is not None]  # none without a validation split
+    if validated:
+        ax_loss.plot(
+            [h["epoch"] for h in validated], [h["val_loss"] for h in validated], "s-", label="validation"
+        )
     ax_loss.set(xlabel="epoch", ylabel="loss", yscale="log", title="loss")
     ax_loss.legend()
     ax_acc.plot(epochs, [100 * h["train_accuracy"] for h in history], "o-", label="train (train mode)")
-    ax_acc.plot(epochs, [100 * h["val_accuracy"] for h in history], "s-", label="validation")
+    if validated:
+        ax_acc.plot(
+            [h["epoch"] for h in validated],
+            [100 * h["val_accuracy"] for h in validated],
+            "s-",
+            label="validation",
+        )
     ax_acc.set(xlabel="epoch", ylabel="accuracy (%)", title="accuracy")
     ax_acc.legend()
     ax_acc.grid(alpha=0.3)

@@ -16,7 +16,7 @@ measured recipe (`fnn.models.RECIPES`) with any settings overridden, and MNIST f
 
 from __future__ import annotations
 
-import dataclasses
+import contextlib
 import json
 import sys
 import time
@@ -27,10 +27,12 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from fnn import checkpoint, data, models, parallel, plots, runtime
+from fnn import checkpoint, data, lock, models, parallel, plots, provenance, runtime
 from fnn.layer import Layer
 from fnn.losses import softmax_cross_entropy
-from fnn.step import GRADIENTS, Epoch, make_epoch
+from fnn.progress import Progress
+from fnn.settings import FREE_ON_RESUME, Settings, SettingsError
+from fnn.step import Epoch, make_epoch
 from fnn.train import best_epoch, fit, predict
 
 __all__ = [
@@ -42,11 +44,8 @@ __all__ = [
     "evaluate_test",
     "write_config",
     "SettingsError",
+    "RUN_FILES",
 ]
-
-
-class SettingsError(ValueError):
-    """The settings cannot run: they contradict a checkpoint, or the folder holds another run."""
 
 
 class RunResult(NamedTuple):
@@ -55,27 +54,6 @@ class RunResult(NamedTuple):
     params: Any  # the best epoch's parameters and layer state
     state: Any
     test_scores: np.ndarray  # (N_test, K) test-mode scores of the best parameters
-
-
-class Progress:
-    """One line per epoch on stderr: loss, accuracies, learning rate, seconds."""
-
-    def __init__(self, epochs: int, label: str = "", *, enabled: bool = True):
-        self.epochs, self.label, self.enabled = epochs, label, enabled
-
-    def __call__(self, record: dict) -> None:
-        if not self.enabled:
-            return
-        done = int(30 * record["epoch"] / self.epochs)
-        lr = f"  lr {record['lr']:.4g}" if "lr" in record else ""
-        print(
-            f"{self.label + ' ' if self.label else ''}epoch {record['epoch']:>3}/{self.epochs} "
-            f"[{'#' * done}{'.' * (30 - done)}] loss {record['train_loss']:.4f}  "
-            f"train {100 * record['train_accuracy']:.2f}%  val {100 * record['val_accuracy']:.2f}%"
-            f"{lr}  {record['seconds']:.1f}s",
-            file=sys.stderr,
-            flush=True,
-        )
 
 
 def write_config(out: Path, settings: dict) -> dict:
@@ -114,44 +92,49 @@ def train(
     """Train `model`, evaluate the best-validation epoch on test; write a run folder if `out`.
 
     `settings` (JSON-ready) is recorded in config.json and in the checkpoint; the other
-    arguments are those of `fnn.train.fit`. Nothing is written when `out` is None.
+    arguments are those of `fnn.train.fit`. Nothing is written when `out` is None. While it
+    runs, the process holds `out`'s lock (`fnn.lock.hold`): a second run on the same folder
+    fails at once instead of mixing its files with this one's. Temporary files of a save that
+    was killed are removed first.
     """
     start = time.perf_counter()
     out = None if out is None else Path(out)
-    if out is not None:
-        write_config(out, settings or {})
-    result = fit(
-        model,
-        mnist,
-        optimizer,
-        epochs=epochs,
-        batch_size=batch_size,
-        epoch=epoch,
-        loss=loss,
-        seed=seed,
-        lr_schedule=lr_schedule,
-        checkpoint_path=None if out is None else out / "checkpoint.npz",
-        resume=resume,
-        patience=patience,
-        meta=settings,
-        log=Progress(epochs, label, enabled=progress),
-    )
-    history = result.history
-    scores, test = evaluate_test(model, result.best_params, result.best_state, mnist.test, loss)
-    metrics = {
-        **test,
-        "best_epoch": best_epoch(history),
-        "epochs": len(history),
-        "stopped_early": result.stopped_early,
-        "images_per_second": sum(h["images"] for h in history) / sum(h["train_seconds"] for h in history),
-        "seconds": time.perf_counter() - start,
-        "device": runtime.describe_devices(),
-    }
-    if out is not None:
-        (out / "history.json").write_text(json.dumps(history))
-        (out / "metrics.json").write_text(json.dumps(metrics, indent=1))
-        title = f"{label or model.name}: test accuracy {100 * metrics['test_accuracy']:.2f}%"
-        plots.save(plots.training_curves(history, title), out / "curves.png")
+    with contextlib.nullcontext() if out is None else lock.hold(out):
+        if out is not None:
+            checkpoint.remove_stale_temporaries(out / "checkpoint.npz")
+            write_config(out, settings or {})
+        result = fit(
+            model,
+            mnist,
+            optimizer,
+            epochs=epochs,
+            batch_size=batch_size,
+            epoch=epoch,
+            loss=loss,
+            seed=seed,
+            lr_schedule=lr_schedule,
+            checkpoint_path=None if out is None else out / "checkpoint.npz",
+            resume=resume,
+            patience=patience,
+            meta=settings,
+            log=Progress(epochs, label, enabled=progress),
+        )
+        history = result.history
+        scores, test = evaluate_test(model, result.best_params, result.best_state, mnist.test, loss)
+        metrics = {
+            **test,
+            "best_epoch": best_epoch(history),
+            "epochs": len(history),
+            "stopped_early": result.stopped_early,
+            "images_per_second": sum(h["images"] for h in history) / sum(h["train_seconds"] for h in history),
+            "seconds": time.perf_counter() - start,
+            "device": runtime.describe_devices(),
+        }
+        if out is not None:
+            (out / "history.json").write_text(json.dumps(history))
+            (out / "metrics.json").write_text(json.dumps(metrics, indent=1))
+            title = f"{label or model.name}: test accuracy {100 * metrics['test_accuracy']:.2f}%"
+            plots.save(plots.training_curves(history, title), out / "curves.png")
     return RunResult(metrics, history, result.best_params, result.best_state, scores)
 
 
@@ -166,53 +149,70 @@ def evaluate_test(model: Layer, params, state, split: data.Split, loss=softmax_c
     }
 
 
-@dataclasses.dataclass(frozen=True)
-class Settings:
-    """Everything `fnn train` can set. A recipe field left None takes the model's recipe."""
-
-    model: str = "cnn"
-    epochs: int | None = None
-    optimizer: str | None = None
-    lr: float | None = None
-    momentum: float | None = None
-    batch_size: int | None = None
-    weight_decay: float | None = None
-    warmup_steps: int | None = None
-    schedule: str | None = None
-    drop_rate: float | None = None
-    seed: int = 0
-    gradients: str = GRADIENTS[0]
-    conv_impl: str = "auto"
-    driver: str | None = None
-    validation: int = 5000
-    patience: int | None = None
-    devices: int = 1
-    data: str | None = None
-
-    def resolved(self) -> dict:
-        """The settings as recorded: every recipe field filled in from the model's recipe."""
-        recipe = models.RECIPES[self.model]
-        values = dataclasses.asdict(self)
-        return {
-            k: (getattr(recipe, k) if k in recipe._fields and v is None else v) for k, v in values.items()
-        }
+# The files of a run folder: a fresh run refuses a folder holding any of them (see --overwrite).
+RUN_FILES = ("config.json", "checkpoint.npz", "checkpoint.json", "history.json", "metrics.json", "curves.png")
 
 
-def train_recipe(settings: Settings, out: str | Path, *, resume: bool = False) -> RunResult:
+def train_recipe(
+    settings: Settings, out: str | Path, *, resume: bool = False, overwrite: bool = False
+) -> RunResult | None:
     """`fnn train`: the model named in `settings`, its recipe, MNIST; a run folder in `out`.
 
+    The run records its data (`data.provenance`: path, sha256, split sizes). With `resume`,
+    training continues the checkpoint in `out` on the same data (checked by sha256) until
+    `settings` asks for as many epochs as are done: bit for bit as an uninterrupted run when
+    the total is unchanged; with a larger total the learning-rate schedule is recomputed for
+    it (said on stderr; each history record carries the total it ran under, "epochs").
+    Returns None, running and writing nothing, when the checkpoint already holds that many.
+
     Raises:
-        SettingsError: `out` holds a checkpoint and resume is False, or resume is True and
-            the checkpoint's settings differ (other than epochs).
+        SettingsError: more devices than exist; `out` holds another run's files (and neither
+            resume nor overwrite); the checkpoint's settings or data differ from these; the
+            batch is larger than the training set.
+        fnn.lock.LockError: another process is running in `out`, or it cannot be written.
     """
     out = Path(out)
     meta = settings.resolved()
-    _check_folder(out / "checkpoint.npz", meta, resume)
-    mnist = data.load_mnist(
-        settings.data, validation=settings.validation, seed=settings.seed, subtract_mean=True
-    )
+    if resume and overwrite:
+        raise SettingsError("--resume continues the run in --out and --overwrite replaces it: pass one")
+    if settings.devices > jax.device_count():
+        raise SettingsError(
+            f"--devices: {settings.devices} requested, {jax.device_count()} available "
+            "(on a CPU: XLA_FLAGS=--xla_force_host_platform_device_count=N)"
+        )
+    with lock.hold(out):
+        saved = _check_folder(out, meta, resume, overwrite)
+        if saved is not None and saved["epochs_done"] >= meta["epochs"]:
+            print(
+                f"fnn train: already trained {saved['epochs_done']} epochs in {out} "
+                f"(asked for {meta['epochs']}); nothing to do",
+                file=sys.stderr,
+            )
+            return None
+        mnist, recorded = provenance.load_as_recorded(saved or meta, settings.data)
+        mismatch = provenance.mismatch(recorded, mnist) if saved is not None else None
+        if mismatch and recorded:
+            raise SettingsError(f"--resume: {mismatch}")
+        if mismatch:
+            print(f"fnn train: WARNING: {mismatch}", file=sys.stderr)
+        recipe = models.Recipe(**{k: meta[k] for k in models.Recipe._fields})
+        if recipe.batch_size > len(mnist.train.x):
+            raise SettingsError(
+                f"--batch-size: {recipe.batch_size} is larger than the training set ({len(mnist.train.x)} images)"
+            )
+        meta["data_source"] = data.provenance(mnist)
+        if saved is not None and saved["epochs"] != meta["epochs"]:
+            print(
+                f"fnn train: resuming after {saved['epochs_done']} of {saved['epochs']} epochs with "
+                f"--epochs {meta['epochs']}: the learning-rate schedule is recomputed for "
+                f"{meta['epochs']} epochs (history records carry the total they ran under)",
+                file=sys.stderr,
+            )
+        return _train_recipe(settings, meta, recipe, mnist, out, resume)
+
+
+def _train_recipe(settings, meta, recipe, mnist, out, resume) -> RunResult:
     model = models.from_settings(meta)
-    recipe = models.Recipe(**{k: meta[k] for k in models.Recipe._fields})
     steps_per_epoch = len(mnist.train.x) // recipe.batch_size
     optimizer = recipe.make_optimizer(steps_per_epoch)
     if settings.devices == 1:
@@ -256,18 +256,21 @@ def train_recipe(settings: Settings, out: str | Path, *, resume: bool = False) -
     return result._replace(metrics={"model": settings.model, **result.metrics})
 
 
-# Settings a resumed run may change: they do not change the arithmetic of the epochs done.
-_FREE_ON_RESUME = ("epochs", "driver", "patience", "devices")
-
-
-def _check_folder(path: Path, meta: dict, resume: bool) -> None:
+def _check_folder(out: Path, meta: dict, resume: bool, overwrite: bool) -> dict | None:
+    """Refuse a folder holding another run (unless `overwrite`: then empty it of run files);
+    with `resume`, return the checkpoint's metadata after checking its settings equal `meta`."""
     if not resume:
-        if path.exists():
-            raise SettingsError(f"{path} exists; pass --resume to continue it or choose another --out")
-        return
-    saved = checkpoint.read_meta(path)
-    changed = {
-        k: (saved.get(k), v) for k, v in meta.items() if k not in _FREE_ON_RESUME and saved.get(k) != v
-    }
+        present = [name for name in RUN_FILES if (out / name).exists()]
+        if present and not overwrite:
+            raise SettingsError(
+                f"{out} holds another run ({', '.join(present)}); pass --resume to continue it, "
+                "--overwrite to replace it, or choose another --out"
+            )
+        for name in present:
+            (out / name).unlink()
+        return None
+    saved = checkpoint.read_meta(out / "checkpoint.npz", require=("history", "epochs_done", "epochs"))
+    changed = {k: (saved.get(k), v) for k, v in meta.items() if k not in FREE_ON_RESUME and saved.get(k) != v}
     if changed:
         raise SettingsError(f"--resume: settings differ from the checkpoint's (saved, given): {changed}")
+    return saved

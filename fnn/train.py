@@ -9,7 +9,6 @@ earliest on ties.
 
 from __future__ import annotations
 
-import math
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -25,11 +24,40 @@ from fnn.layer import Layer
 from fnn.losses import softmax_cross_entropy
 from fnn.step import Epoch, Loss, TrainState, init_train_state, make_epoch
 
-__all__ = ["make_evaluate", "predict", "fit", "FitResult", "DivergedError", "best_epoch"]
+__all__ = [
+    "make_evaluate",
+    "predict",
+    "fit",
+    "FitResult",
+    "DivergedError",
+    "Interrupted",
+    "best_epoch",
+]
 
 
 class DivergedError(RuntimeError):
-    """The training loss became NaN or Inf."""
+    """A training loss or a parameter became NaN or Inf; nothing non-finite was saved.
+
+    Attributes: `epoch` (1-based), `step` (1-based within the epoch), `checkpoint_epoch`
+    (the epoch the checkpoint on disk holds; None when no checkpoint was written).
+    """
+
+    def __init__(self, message: str, epoch: int, step: int, checkpoint_epoch: int | None):
+        super().__init__(message)
+        self.epoch, self.step, self.checkpoint_epoch = epoch, step, checkpoint_epoch
+
+
+class Interrupted(KeyboardInterrupt):
+    """Training was interrupted (Ctrl-C, or a signal turned into KeyboardInterrupt).
+
+    A KeyboardInterrupt still, so code that stops on Ctrl-C keeps doing so; it adds `epoch`
+    (the 1-based epoch that was running) and `checkpoint_epoch` (what the checkpoint on disk
+    holds, intact: saves are atomic; None when none was written).
+    """
+
+    def __init__(self, epoch: int, checkpoint_epoch: int | None):
+        super().__init__(f"interrupted in epoch {epoch}")
+        self.epoch, self.checkpoint_epoch = epoch, checkpoint_epoch
 
 
 class FitResult(NamedTuple):
@@ -41,8 +69,18 @@ class FitResult(NamedTuple):
 
 
 def best_epoch(history: list[dict]) -> int:
-    """The epoch (1-based) with the highest validation accuracy; the earliest on ties."""
+    """The epoch (1-based) with the highest validation accuracy; the earliest on ties.
+
+    Without a validation split (records whose "val_accuracy" is None) it is the last epoch.
+    """
+    if any(h["val_accuracy"] is None for h in history):
+        return history[-1]["epoch"]
     return max(history, key=lambda h: (h["val_accuracy"], -h["epoch"]))["epoch"]
+
+
+@jax.jit
+def _all_finite(tree) -> jax.Array:
+    return jnp.all(jnp.stack([jnp.isfinite(leaf).all() for leaf in jax.tree.leaves(tree)]))
 
 
 def make_evaluate(model: Layer, loss: Loss = softmax_cross_entropy, batch_size: int = 1000):
@@ -109,13 +147,21 @@ def fit(
             record then carries its mean learning rate as "lr".
         checkpoint_path: if given, the train state, best params, history and `meta` are saved
             there atomically after every epoch; with resume=True, training continues from it
-            until `epochs` epochs are done (bit for bit the same as an uninterrupted run on CPU).
+            until `epochs` epochs are done (bit for bit the same as an uninterrupted run on CPU
+            when `epochs` and the optimizer are the ones the checkpoint was trained with). A
+            checkpoint that already holds `epochs` epochs or more is returned as it is.
         patience: stop when validation accuracy has not improved for this many epochs.
         log: called with each epoch's record, after it is saved (progress reporting).
 
+    Every record carries "epochs", the total this call was asked for: a run resumed with
+    another total shows where its learning-rate schedule was recomputed. Without a
+    validation split (`data.validation` empty) "val_loss" and "val_accuracy" are None and the
+    best epoch is the last.
+
     Raises:
-        DivergedError: the mean training loss of an epoch was NaN or Inf; the checkpoint
-            keeps the last good epoch.
+        DivergedError: a training loss, or a parameter after the epoch, is NaN or Inf. The
+            epoch is not saved: the checkpoint keeps the last good epoch.
+        Interrupted: KeyboardInterrupt during training; the checkpoint keeps the last saved epoch.
     """
     checks.positive_int("fit", "epochs", epochs)
     checks.positive_int("fit", "batch_size", batch_size)
@@ -123,6 +169,9 @@ def fit(
         raise ValueError(
             f"fit: batch_size must be at most {len(data.train.x)} (the training set), got {batch_size}"
         )
+    validate = len(data.validation.x) > 0
+    if patience is not None and not validate:
+        raise ValueError("fit: patience needs a validation split (data.validation is empty)")
     epoch = epoch or make_epoch(model, loss, optimizer, batch_size=batch_size)
     if epoch.batch_size != batch_size:
         raise ValueError(
@@ -133,6 +182,7 @@ def fit(
     history: list[dict] = []
     if resume:
         ts, best, history = _restore(checkpoint_path, ts, best)
+    saved = len(history) if checkpoint_path is not None and history else None
     arrays = (data.train.x, data.train.labels, data.validation.x, data.validation.labels)
     ts, (x, labels, val_x, val_labels) = epoch.place((ts, arrays))
     evaluate = make_evaluate(model, loss)
@@ -140,28 +190,57 @@ def fit(
     best = jax.device_get(best)
     stopped_early = False
     for index in range(len(history), epochs):
-        start = time.perf_counter()
-        ts, losses, correct = epoch.run(ts, x, labels, jax.random.fold_in(data_key, index))
-        record = _train_record(index, losses, correct, batch_size, start, lr_schedule)
-        if not math.isfinite(record["train_loss"]):
-            kept = f"; the checkpoint at {checkpoint_path} keeps epoch {index}" if checkpoint_path else ""
-            raise DivergedError(
-                f"training loss became {record['train_loss']} in epoch {index + 1}{kept} (try a lower --lr)"
-            )
-        record["val_loss"], record["val_accuracy"] = evaluate(ts.params, ts.state, val_x, val_labels)
-        record["seconds"] = time.perf_counter() - start
-        history.append(record)
-        if best_epoch(history) == record["epoch"]:
-            best = jax.device_get({"params": ts.params, "state": ts.state})
-        if checkpoint_path is not None:
-            meta_now = {"history": history, "epochs_done": index + 1, "seed": seed, **(meta or {})}
-            checkpoint.save(checkpoint_path, {"train_state": ts, "best": best}, meta_now)
-        if log:
-            log(record)
+        try:
+            start = time.perf_counter()
+            ts, losses, correct = epoch.run(ts, x, labels, jax.random.fold_in(data_key, index))
+            record = _train_record(index, losses, correct, batch_size, start, lr_schedule)
+            _check_finite(record, ts, saved, checkpoint_path)
+            record["epochs"] = epochs
+            if validate:
+                record["val_loss"], record["val_accuracy"] = evaluate(ts.params, ts.state, val_x, val_labels)
+            else:
+                record["val_loss"] = record["val_accuracy"] = None
+            record["seconds"] = time.perf_counter() - start
+            history.append(record)
+            if best_epoch(history) == record["epoch"]:
+                best = jax.device_get({"params": ts.params, "state": ts.state})
+            if checkpoint_path is not None:
+                meta_now = {"history": history, "epochs_done": index + 1, "seed": seed, **(meta or {})}
+                checkpoint.save(checkpoint_path, {"train_state": ts, "best": best}, meta_now)
+                saved = index + 1
+            if log:
+                log(record)
+        except KeyboardInterrupt as e:
+            raise Interrupted(index + 1, saved) from e
         if patience is not None and record["epoch"] - best_epoch(history) >= patience:
             stopped_early = True
             break
     return FitResult(ts, best["params"], best["state"], history, stopped_early)
+
+
+def _check_finite(record: dict, ts: TrainState, saved: int | None, checkpoint_path) -> None:
+    """Raise DivergedError if a batch loss or the parameters after the epoch are not finite."""
+    losses = np.asarray(record["batch_losses"])
+    bad = np.flatnonzero(~np.isfinite(losses))
+    if bad.size:
+        what, step = f"the training loss became {losses[bad[0]]} at step {bad[0] + 1}", int(bad[0]) + 1
+    elif not bool(_all_finite((ts.params, ts.state))):
+        what, step = f"the parameters became NaN or Inf at step {len(losses)} (the last)", len(losses)
+    else:
+        return
+    if checkpoint_path is None:
+        kept = ""
+    elif saved is None:
+        kept = "; no checkpoint was written"
+    else:
+        kept = f"; the checkpoint at {checkpoint_path} keeps epoch {saved}"
+    raise DivergedError(
+        f"training diverged in epoch {record['epoch']}: {what} of {len(losses)}{kept} "
+        "(try a lower learning rate)",
+        record["epoch"],
+        step,
+        saved,
+    )
 
 
 def _restore(path, ts: TrainState, best: dict) -> tuple[TrainState, dict, list[dict]]:

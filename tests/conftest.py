@@ -72,3 +72,14 @@ def tiny_mnist():
         None,
         "synthetic",
     )
+
+
+@pytest.fixture
+def tiny_npz(tmp_path):
+    """synthetic_arrays saved as an .npz MNIST file (keys x_train, y_train, x_test, y_test)."""
+    import numpy as np
+
+    x_train, y_train, x_test, y_test = synthetic_arrays()
+    path = tmp_path / "tiny.npz"
+    np.savez(path, x_train=x_train, y_train=y_train, x_test=x_test, y_test=y_test)
+    return str(path)

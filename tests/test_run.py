@@ -3,7 +3,6 @@
 
 import json
 
-import numpy as np
 import pytest
 
 from fnn import models, optim, run
@@ -52,17 +51,8 @@ def test_settings_take_the_recipe_where_not_given():
     assert resolved["weight_decay"] == recipe.weight_decay and resolved["conv_impl"] == "auto"
 
 
-def tiny_npz(tmp_path):
-    from conftest import synthetic_arrays
-
-    x_train, y_train, x_test, y_test = synthetic_arrays()
-    path = tmp_path / "tiny.npz"
-    np.savez(path, x_train=x_train, y_train=y_train, x_test=x_test, y_test=y_test)
-    return str(path)
-
-
-def test_train_recipe_refuses_a_used_folder_and_a_changed_resume(tmp_path):
-    settings = run.Settings(model="mlp", epochs=1, batch_size=25, validation=50, data=tiny_npz(tmp_path))
+def test_train_recipe_refuses_a_used_folder_and_a_changed_resume(tiny_npz, tmp_path):
+    settings = run.Settings(model="mlp", epochs=1, batch_size=25, validation=50, data=tiny_npz)
     result = run.train_recipe(settings, tmp_path / "r")
     assert result.metrics["model"] == "mlp" and result.metrics["epochs"] == 1
     with pytest.raises(run.SettingsError, match="--resume"):

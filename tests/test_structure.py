@@ -78,6 +78,10 @@ def test_the_cycle_finder_finds_a_cycle():
         ("fnn.step", {"fnn.train", "fnn.parallel", "fnn.run"}),
         ("fnn.train", {"fnn.parallel", "fnn.run", "fnn.cli"}),
         ("fnn.run", {"fnn.cli", "fnn.experiment"}),
+        ("fnn.settings", {"fnn.run", "fnn.cli", "fnn.train"}),
+        ("fnn.provenance", {"fnn.run", "fnn.cli", "fnn.train"}),
+        ("fnn.lock", {"fnn.run", "fnn.cli", "fnn.train", "fnn.data", "fnn.checkpoint"}),
+        ("fnn.download", {"fnn.data", "fnn.run", "fnn.cli"}),
     ],
 )
 def test_arrows_point_down_the_layout(module, forbidden):

@@ -10,7 +10,7 @@ from fnn import checkpoint, models, optim
 from fnn.data import MNIST, Split
 from fnn.losses import softmax_cross_entropy
 from fnn.step import init_train_state, make_epoch, make_train_step
-from fnn.train import DivergedError, best_epoch, fit, make_evaluate, predict
+from fnn.train import DivergedError, Interrupted, best_epoch, fit, make_evaluate, predict
 
 
 def small_cnn(**kw):
@@ -124,6 +124,71 @@ def test_nan_loss_stops_with_a_clear_message_and_keeps_the_last_good_checkpoint(
         fit(models.mlp((16,)), data, optim.sgd(schedule), epochs=3, batch_size=25, checkpoint_path=path)
     meta = checkpoint.read_meta(path)
     assert meta["epochs_done"] == 1 and np.isfinite(meta["history"][0]["train_loss"])
+
+
+def test_a_non_finite_update_on_an_epochs_last_step_is_never_saved(tiny_mnist, tmp_path):
+    path = tmp_path / "c.npz"
+    steps = 250 // 25
+    schedule = lambda step: jnp.where(step == 2 * steps - 1, jnp.nan, 0.01)  # noqa: E731  last step of epoch 2
+    with pytest.raises(DivergedError, match=rf"epoch 2: the parameters .* step {steps} .*keeps epoch 1") as e:
+        fit(models.mlp((16,)), tiny_mnist, optim.sgd(schedule), epochs=3, batch_size=25, checkpoint_path=path)
+    assert (e.value.epoch, e.value.step, e.value.checkpoint_epoch) == (2, steps, 1)
+    restored, meta = checkpoint.load(path, _template(tiny_mnist))
+    assert meta["epochs_done"] == 1
+    assert not checkpoint.nonfinite(restored)
+
+
+def _template(data):
+    model, opt = models.mlp((16,)), optim.sgd(0.01)
+    ts = init_train_state(model, opt, data.train.x.shape[1:])
+    return {"train_state": ts, "best": {"params": ts.params, "state": ts.state}}
+
+
+def test_divergence_in_the_first_epoch_says_no_checkpoint_exists(tiny_mnist, tmp_path):
+    schedule = lambda step: jnp.where(step < 3, 0.01, jnp.inf)  # noqa: E731
+    with pytest.raises(
+        DivergedError, match=r"epoch 1: the training loss became nan at step 5 .*no checkpoint"
+    ):
+        fit(
+            models.mlp((16,)),
+            tiny_mnist,
+            optim.sgd(schedule),
+            epochs=2,
+            batch_size=25,
+            checkpoint_path=tmp_path / "c.npz",
+        )
+    assert not (tmp_path / "c.npz").exists()
+
+
+def test_without_a_validation_split_the_best_epoch_is_the_last(tiny_mnist):
+    empty = Split(tiny_mnist.validation.x[:0], tiny_mnist.validation.labels[:0])
+    data = tiny_mnist._replace(validation=empty)
+    result = fit(models.mlp((16,)), data, optim.sgd(0.05), epochs=2, batch_size=25)
+    assert [h["val_accuracy"] for h in result.history] == [None, None]
+    assert best_epoch(result.history) == 2 and [h["epochs"] for h in result.history] == [2, 2]
+    leaves_equal(result.best_params, result.train_state.params)
+    with pytest.raises(ValueError, match="patience needs a validation split"):
+        fit(models.mlp((16,)), data, optim.sgd(0.05), epochs=2, batch_size=25, patience=1)
+
+
+def test_an_interrupt_names_the_epoch_and_the_intact_checkpoint(tiny_mnist, tmp_path):
+    def log(record):
+        if record["epoch"] == 2:
+            raise KeyboardInterrupt
+
+    path = tmp_path / "c.npz"
+    with pytest.raises(Interrupted) as e:
+        fit(
+            models.mlp((16,)),
+            tiny_mnist,
+            optim.sgd(0.05),
+            epochs=3,
+            batch_size=25,
+            checkpoint_path=path,
+            log=log,
+        )
+    assert isinstance(e.value, KeyboardInterrupt) and (e.value.epoch, e.value.checkpoint_epoch) == (2, 2)
+    assert checkpoint.read_meta(path)["epochs_done"] == 2
 
 
 def test_early_stopping(tiny_mnist):
