@@ -2,7 +2,9 @@
 
 `load_mnist` returns images float32 NHWC (N, 28, 28, 1) in [0, 1] and labels int32 in [0, 10).
 Where the data comes from, in this order: an explicit path; the FNN_MNIST environment
-variable; `data/mnist_all.mat` in this repository; the user cache directory
+variable; `fnn/mnist/mnist_all.mat` inside the package (`PACKAGED_MAT`, in wheels too: found
+offline from any directory; the assignment's file as is, sha256 `MAT_SHA256`, its arrays
+already zlib-compressed, so gzip or xz would save < 0.4%); the user cache directory
 ($XDG_CACHE_HOME or ~/.cache)/fnn; a download of the IDX files from the public MNIST mirrors
 (`fnn.download`). A path that is named (the argument or FNN_MNIST) but missing is an error,
 never a reason to fall back to the next source.
@@ -45,13 +47,13 @@ __all__ = [
     "cache_dir",
     "DataError",
     "MAT_SHA256",
-    "REPO_MAT",
+    "PACKAGED_MAT",
     "IDX_FILES",
     "MIRRORS",
 ]
 
 MAT_SHA256 = "f584d0ec4b432217d39527ead35a2bc5845c3195b81de8bf76d0c719ad509a7b"
-REPO_MAT = Path(__file__).resolve().parent.parent / "data" / "mnist_all.mat"
+PACKAGED_MAT = Path(__file__).resolve().parent / "mnist" / "mnist_all.mat"  # package data (pyproject)
 NUM_CLASSES = 10
 # The four IDX files of a folder (train images, train labels, test images, test labels): the
 # order read_mnist_file returns them and fingerprint hashes them; each may also end in .gz.
@@ -90,7 +92,7 @@ def find_mnist(
         return Path(named)
     tried = []
     for origin, candidate in (
-        ("repository", REPO_MAT),
+        ("package", PACKAGED_MAT),
         ("cache", cache_dir() / "mnist_all.mat"),
         ("cache", cache_dir() / "idx"),
     ):
@@ -105,7 +107,8 @@ def find_mnist(
     raise DataError(
         "MNIST not found. Tried:\n  "
         + "\n  ".join(tried)
-        + "\nFix: pass a path (--data PATH), set FNN_MNIST, or copy mnist_all.mat into data/."
+        + f"\nFix: pass a path (--data PATH), set FNN_MNIST, copy mnist_all.mat into {cache_dir()}/, "
+        "or reinstall fnn (its package ships fnn/mnist/mnist_all.mat)."
     )
 
 
@@ -268,9 +271,9 @@ def load_mnist(
     """
     source = find_mnist(path)
     sha256 = fingerprint(source)
-    known = (REPO_MAT, cache_dir() / "mnist_all.mat")
+    known = (PACKAGED_MAT.resolve(), (cache_dir() / "mnist_all.mat").resolve())
     if source.suffix == ".mat" and source.resolve() in known and sha256 != MAT_SHA256:
-        raise DataError(f"{source}: sha256 differs from {MAT_SHA256}; the file is damaged, copy it again")
+        raise DataError(f"{source}: sha256 is not {MAT_SHA256}: damaged; reinstall fnn or copy it again")
     x_train, y_train, x_test, y_test = read_mnist_file(source)
     if isinstance(validation, bool) or not isinstance(validation, (int, np.integer)):
         raise DataError(f"validation must be an int, got {validation!r}")

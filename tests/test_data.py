@@ -97,9 +97,9 @@ def test_subtract_mean_is_fit_on_train_only(tmp_path, arrays):
 
 
 def test_the_shipped_file_is_the_real_mnist():
-    digest = hashlib.sha256(data.REPO_MAT.read_bytes()).hexdigest()
+    digest = hashlib.sha256(data.PACKAGED_MAT.read_bytes()).hexdigest()
     assert digest == data.MAT_SHA256
-    mnist = load_mnist(data.REPO_MAT)
+    mnist = load_mnist(data.PACKAGED_MAT)
     assert (len(mnist.train.x), len(mnist.validation.x), len(mnist.test.x)) == (55000, 5000, 10000)
     assert np.bincount(mnist.test.labels).tolist() == [980, 1135, 1032, 1010, 982, 892, 958, 1028, 974, 1009]
 
@@ -142,34 +142,36 @@ def test_foreign_files_and_bad_labels_are_refused(tmp_path, arrays):
 
 @pytest.fixture
 def no_local_mnist(tmp_path, monkeypatch):
-    """Hide every local source: no FNN_MNIST, no repository copy, an empty cache."""
+    """Hide every local source: no FNN_MNIST, no packaged copy, an empty cache."""
     monkeypatch.delenv("FNN_MNIST", raising=False)
-    monkeypatch.setattr(data, "REPO_MAT", tmp_path / "repo" / "mnist_all.mat")
+    monkeypatch.setattr(data, "PACKAGED_MAT", tmp_path / "package" / "mnist_all.mat")
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
     return tmp_path
 
 
-def test_search_order_env_then_repository_then_cache(no_local_mnist, arrays, monkeypatch):
+def test_search_order_env_then_package_then_cache(no_local_mnist, arrays, monkeypatch):
     tmp = no_local_mnist
     cached = tmp / "cache" / "fnn" / "mnist_all.mat"
     cached.parent.mkdir(parents=True)
     write_mat(cached, arrays)
     assert data.find_mnist(allow_download=False) == cached
-    data.REPO_MAT.parent.mkdir()
-    write_mat(data.REPO_MAT, arrays)
-    assert data.find_mnist(allow_download=False) == data.REPO_MAT
+    data.PACKAGED_MAT.parent.mkdir()
+    write_mat(data.PACKAGED_MAT, arrays)
+    assert data.find_mnist(allow_download=False) == data.PACKAGED_MAT
     env = tmp / "env.npz"
     np.savez(env, x_train=arrays[0], y_train=arrays[1], x_test=arrays[2], y_test=arrays[3])
     monkeypatch.setenv("FNN_MNIST", str(env))
     assert data.find_mnist(allow_download=False) == env
-    assert data.find_mnist(tmp / "repo" / "mnist_all.mat") == data.REPO_MAT  # explicit path first
+    assert data.find_mnist(tmp / "package" / "mnist_all.mat") == data.PACKAGED_MAT  # explicit path first
 
 
 def test_nothing_found_says_what_was_tried(no_local_mnist):
     with pytest.raises(DataError) as info:
         data.find_mnist(mirrors=("http://127.0.0.1:9/",))
     message = str(info.value)
-    assert "repository" in message and "cache" in message and "download" in message and "FNN_MNIST" in message
+    assert f"package: {data.PACKAGED_MAT} (missing)" in message
+    assert "cache" in message and "download" in message and "FNN_MNIST" in message
+    assert "reinstall fnn" in message and "into data/" not in message
 
 
 class _Server:
@@ -253,9 +255,9 @@ def test_corrupted_download_is_refused_and_leaves_nothing(tmp_path, arrays):
     assert list(tmp_path.iterdir()) == []
 
 
-def test_damaged_repository_copy_is_detected(no_local_mnist, monkeypatch):
-    data.REPO_MAT.parent.mkdir()
-    data.REPO_MAT.write_bytes(Path(data.__file__).read_bytes())
+def test_damaged_packaged_copy_is_detected(no_local_mnist, monkeypatch):
+    data.PACKAGED_MAT.parent.mkdir()
+    data.PACKAGED_MAT.write_bytes(Path(data.__file__).read_bytes())
     with pytest.raises(DataError, match="sha256"):
         load_mnist()
 
@@ -348,8 +350,8 @@ def test_validation_outside_its_range_is_refused(tmp_path, arrays, validation):
 
 
 def test_a_missing_fnn_mnist_is_an_error_not_a_fallback(no_local_mnist, arrays, monkeypatch):
-    data.REPO_MAT.parent.mkdir()
-    write_mat(data.REPO_MAT, arrays)  # a fallback exists, and must not be used
+    data.PACKAGED_MAT.parent.mkdir()
+    write_mat(data.PACKAGED_MAT, arrays)  # a fallback exists, and must not be used
     monkeypatch.setenv("FNN_MNIST", str(no_local_mnist / "nonexistent" / "x.mat"))
     with pytest.raises(DataError, match=r"FNN_MNIST=.*nonexistent/x\.mat does not exist"):
         data.find_mnist(allow_download=False)
