@@ -3,18 +3,37 @@
 - `mlp`: flatten - [affine - (batch norm) - relu - (dropout)] per hidden size - affine 10.
 - `cnn`: conv 3x3x32 pad 1 - (bn) - relu - maxpool 2 - conv 3x3x64 pad 1 - (bn) - relu -
   maxpool 2 - affine 128 - (bn) - relu - (dropout) - affine 10.
+
+`load(run_dir)` gives back a trained run, ready to predict: its model, best parameters and
+the pixel mean its inputs had subtracted.
 """
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
-from typing import NamedTuple
+from pathlib import Path
+from typing import Any, NamedTuple
 
-from fnn import layers
+import jax
+import numpy as np
+
+from fnn import checkpoint, layers, provenance
 from fnn.layer import Layer, serial
 from fnn.optim import GradientTransformation, Schedule, make_optimizer, make_schedule
 
-__all__ = ["mlp", "cnn", "cnn_layers", "MODELS", "INPUT_SHAPE", "Recipe", "RECIPES", "from_settings"]
+__all__ = [
+    "mlp",
+    "cnn",
+    "cnn_layers",
+    "MODELS",
+    "INPUT_SHAPE",
+    "Recipe",
+    "RECIPES",
+    "from_settings",
+    "Loaded",
+    "load",
+]
 
 INPUT_SHAPE = (28, 28, 1)
 
@@ -157,3 +176,74 @@ def from_settings(settings: dict) -> Layer:
     if name != "mlp":
         kwargs["conv_impl"] = settings.get("conv_impl", "auto")
     return MODELS[name](**kwargs)
+
+
+class Loaded(NamedTuple):
+    """A trained run: `fnn.train.predict(model, params, state, x - pixel_mean)` classifies x."""
+
+    model: Layer
+    params: Any  # the best epoch's (by validation accuracy) parameters
+    state: Any  # and layer state (batch norm's running statistics)
+    settings: dict  # the checkpoint's metadata: the run's settings, data provenance, history
+    pixel_mean: np.ndarray | None  # (28, 28, 1) float32 train mean subtracted in training, or None
+
+
+def load(run_dir: str | os.PathLike) -> Loaded:
+    """The best (by validation) parameters and layer state of a run, with its model.
+
+    Args:
+        run_dir: a run folder (`fnn train --out`) or its `checkpoint.npz`.
+    Returns:
+        `Loaded`. The pixel mean is the checkpoint's `"pixel_mean"` (784 floats, or null when
+        none was subtracted). A checkpoint written before fnn stored it is older: the mean is
+        then recomputed from the data the run recorded (`fnn.provenance.load_as_recorded`,
+        with the run's seed and validation split; it reads MNIST, about a second or two).
+    Raises:
+        CheckpointError: no or a damaged checkpoint, an unknown model, parameters that are
+            not finite (the run diverged), a malformed pixel mean, or an older checkpoint
+            whose recorded data is no longer where it was.
+        fnn.data.DataError: an older checkpoint whose data cannot be found at all.
+    """
+    path = Path(run_dir)
+    path = path / "checkpoint.npz" if path.is_dir() else path
+    meta = checkpoint.read_meta(path, require=("model",))
+    try:
+        model = from_settings(meta)
+    except ValueError as e:
+        raise checkpoint.CheckpointError(f"{path}: {e}") from None
+    _, params, state = model.init(jax.random.key(0), INPUT_SHAPE)  # a template: shapes and dtypes
+    tree, meta = checkpoint.load(path, {"best": {"params": params, "state": state}}, require=("model",))
+    best = tree["best"]
+    if bad := checkpoint.nonfinite(best):
+        raise checkpoint.CheckpointError(
+            f"{path}: the saved parameters are not finite ({', '.join(bad[:3])}); the run diverged, train it again"
+        )
+    return Loaded(model, best["params"], best["state"], meta, _pixel_mean(path, meta))
+
+
+def _pixel_mean(path: Path, meta: dict) -> np.ndarray | None:
+    """The (28, 28, 1) mean a run subtracted from its inputs: stored, or recomputed (older runs)."""
+    if "pixel_mean" in meta:
+        if meta["pixel_mean"] is None:
+            return None
+        try:
+            mean = np.asarray(meta["pixel_mean"], np.float32)
+        except (TypeError, ValueError):
+            mean = np.zeros(0, np.float32)
+        if mean.shape != (784,) or not np.isfinite(mean).all():
+            raise checkpoint.CheckpointError(
+                f"{path}: damaged metadata: pixel_mean is not 784 finite numbers"
+            )
+        return mean.reshape(INPUT_SHAPE)
+    missing = [key for key in ("validation", "seed") if key not in meta]
+    if missing:
+        raise checkpoint.CheckpointError(
+            f"{path}: no pixel_mean, and no {' or '.join(missing)} to recompute it from the data"
+        )
+    mnist, recorded = provenance.load_as_recorded(meta)
+    if recorded is not None and (why := provenance.mismatch(recorded, mnist)):
+        raise checkpoint.CheckpointError(
+            f"{path}: written before fnn stored the pixel mean, which cannot be recomputed: {why}; "
+            f"put {recorded['path']} back, or point FNN_MNIST at a copy"
+        )
+    return mnist.pixel_mean

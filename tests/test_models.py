@@ -1,3 +1,5 @@
+from pathlib import Path
+
 import jax
 import jax.numpy as jnp
 import pytest
@@ -31,3 +33,85 @@ def test_mlp_options():
     with pytest.raises(ValueError, match="key"):
         model.apply(params, state, jnp.zeros((2, 28, 28, 1)), train=True)
     assert set(models.RECIPES) == set(models.MODELS)
+
+
+def save_run(folder, meta, *, model="cnn-bn", corrupt=False):
+    """A checkpoint as `fnn train` writes it, with random best parameters and non-trivial state."""
+    from fnn import checkpoint
+
+    net = models.from_settings({"model": model})
+    _, params, state = net.init(jax.random.key(7), models.INPUT_SHAPE)  # not load's template key
+    state = jax.tree.map(lambda a: a + 0.5, state)
+    if corrupt:
+        params[-1]["b"] = params[-1]["b"].at[3].set(jnp.nan)
+    best = {"params": params, "state": state}
+    checkpoint.save(folder / "checkpoint.npz", {"best": best}, {"model": model, **meta})
+    return best
+
+
+def test_load_returns_the_best_parameters_state_and_pixel_mean(tmp_path):
+    import numpy as np
+
+    mean = np.random.default_rng(0).uniform(0, 0.5, (28, 28, 1)).astype(np.float32)
+    best = save_run(tmp_path, {"pixel_mean": [float(v) for v in mean.ravel()], "seed": 3})
+    for where in (tmp_path, tmp_path / "checkpoint.npz"):  # the run folder or the file
+        loaded = models.load(where)
+        assert loaded.model.name == "cnn-bn" and loaded.settings["seed"] == 3
+        for got, saved in zip(jax.tree.leaves((loaded.params, loaded.state)), jax.tree.leaves(best)):
+            np.testing.assert_array_equal(got, saved)
+        assert loaded.pixel_mean.dtype == np.float32
+        np.testing.assert_array_equal(loaded.pixel_mean, mean)  # float32 -> JSON -> float32 is exact
+    save_run(tmp_path, {"pixel_mean": None})
+    assert models.load(tmp_path).pixel_mean is None
+
+
+def test_load_recomputes_the_pixel_mean_of_an_older_checkpoint(tmp_path, tiny_npz, monkeypatch):
+    import numpy as np
+
+    from fnn import checkpoint, data
+
+    mnist = data.load_mnist(tiny_npz, validation=50, seed=1, subtract_mean=True)
+    save_run(tmp_path, {"validation": 50, "seed": 1, "data_source": data.provenance(mnist)}, model="mlp")
+    np.testing.assert_array_equal(models.load(tmp_path).pixel_mean, mnist.pixel_mean)
+    # the recorded file is gone and the default data is another file: refuse, saying what to do
+    moved = Path(tiny_npz).rename(tmp_path / "moved.npz")
+    other = tmp_path / "other.npz"
+    with np.load(moved) as arrays:
+        np.savez(other, **{k: arrays[k] for k in arrays.files}, extra=np.zeros(1))
+    monkeypatch.setenv("FNN_MNIST", str(other))
+    with pytest.raises(checkpoint.CheckpointError, match="put .*tiny.npz back"):
+        models.load(tmp_path)
+    save_run(tmp_path, {"seed": 1}, model="mlp")
+    with pytest.raises(checkpoint.CheckpointError, match="no pixel_mean, and no validation"):
+        models.load(tmp_path)
+
+
+@pytest.mark.parametrize(
+    "meta, kwargs, match",
+    [
+        (
+            {"pixel_mean": None},
+            {"corrupt": True},
+            r"not finite \(\['params'\]\[\d+\]\['b'\]\); the run diverged",
+        ),
+        ({"pixel_mean": [0.0] * 783}, {}, "pixel_mean is not 784 finite numbers"),
+        ({"pixel_mean": ["a"] * 784}, {}, "pixel_mean is not 784 finite numbers"),
+    ],
+)
+def test_load_refuses_a_checkpoint_it_cannot_use(tmp_path, meta, kwargs, match):
+    from fnn import checkpoint
+
+    save_run(tmp_path, meta, **kwargs)
+    with pytest.raises(checkpoint.CheckpointError, match=match) as error:
+        models.load(tmp_path)
+    assert str(error.value).startswith(str(tmp_path / "checkpoint.npz"))
+
+
+def test_load_names_the_file_of_an_unknown_model_or_a_missing_checkpoint(tmp_path):
+    from fnn import checkpoint
+
+    checkpoint.save(tmp_path / "checkpoint.npz", {}, {"model": "resnet"})
+    with pytest.raises(checkpoint.CheckpointError, match=r"checkpoint.npz: model must be one of .*'resnet'"):
+        models.load(tmp_path)
+    with pytest.raises(checkpoint.CheckpointError, match="no checkpoint at .*elsewhere"):
+        models.load(tmp_path / "elsewhere")
