@@ -1,4 +1,7 @@
-"""The `fnn` command: `fnn gradcheck`, `fnn train`, `fnn eval`."""
+"""The `fnn` command: `fnn train`, `fnn eval`, `fnn predict`, `fnn gradcheck` (`fnn --help`).
+
+Every error a user can cause ends in one line on stderr and an exit status (see `main`).
+"""
 
 from __future__ import annotations
 
@@ -65,46 +68,46 @@ def _train(args: argparse.Namespace) -> int:
     fields = {f.name for f in dataclasses.fields(run.Settings)}
     settings = run.Settings(**{k: v for k, v in vars(args).items() if k in fields})
     out = Path(args.out or f"runs/{args.model}")
-    result = run.train_recipe(settings, out, resume=args.resume, overwrite=args.overwrite)
+    result = run.train_recipe(
+        settings, out, resume=args.resume, overwrite=args.overwrite, progress=not args.quiet
+    )
     if result is not None:
-        print(json.dumps(result.metrics))
+        print(json.dumps({k: _rounded(v) for k, v in result.metrics.items()}))
     return 0
 
 
+def _rounded(value):
+    """4 decimals below 10 (accuracies, losses), 1 above (seconds, images/s)."""
+    if isinstance(value, float):
+        return round(value, 4) if abs(value) < 10 else round(value, 1)
+    return value
+
+
 def _eval(args: argparse.Namespace) -> int:
-    from pathlib import Path
-
-    import jax
-
     from fnn import checkpoint, data, models, provenance, run
 
-    path = Path(args.checkpoint)
-    path = path / "checkpoint.npz" if path.is_dir() else path
-    meta = checkpoint.read_meta(path, require=("model", "validation", "seed"))
-    try:
-        model = models.from_settings(meta)
-    except ValueError as e:
-        raise checkpoint.CheckpointError(f"{path}: {e}") from None
-    _, params, state = model.init(jax.random.key(0), models.INPUT_SHAPE)
-    best = checkpoint.load(path, {"best": {"params": params, "state": state}})[0]["best"]
-    if bad := checkpoint.nonfinite(best):
-        raise checkpoint.CheckpointError(
-            f"{path}: the saved parameters are not finite ({', '.join(bad[:3])}); the run diverged, train it again"
-        )
+    loaded = models.load(args.checkpoint)  # the best parameters; refuses NaN ones
+    meta = loaded.settings
+    if missing := [key for key in ("validation", "seed") if key not in meta]:
+        raise checkpoint.CheckpointError(f"{args.checkpoint}: metadata lacks {missing}")
     mnist, recorded = provenance.load_as_recorded(meta, args.data)
     mismatch = provenance.mismatch(recorded, mnist)
     if mismatch and recorded and not args.data:
         raise data.DataError(f"{mismatch}; pass --data {mnist.source} to evaluate on it anyway")
     if mismatch:
         print(f"fnn eval: WARNING: {mismatch}", file=sys.stderr)
-    _, test = run.evaluate_test(model, best["params"], best["state"], mnist.test)
-    print(json.dumps({"model": meta["model"], **test, "checkpoint": str(path), "data": mnist.source}))
+    _, test = run.evaluate_test(loaded.model, loaded.params, loaded.state, mnist.test)
+    print(
+        json.dumps({"model": meta["model"], **test, "checkpoint": str(args.checkpoint), "data": mnist.source})
+    )
     return 0
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(config_defaults: dict | None = None) -> argparse.ArgumentParser:
+    """The `fnn` parser; `config_defaults` (from `fnn train --config`) replace train's defaults."""
     parser = argparse.ArgumentParser(prog="fnn", description=__doc__)
     parser.add_argument("--debug", action="store_true", help="show Python tracebacks (also: FNN_DEBUG=1)")
+    parser.add_argument("--version", action="version", version=_version())
     sub = parser.add_subparsers(dest="command", required=True)
 
     g = sub.add_parser(
@@ -120,48 +123,18 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--no-fd", action="store_true", help="skip the finite-difference witness")
     g.set_defaults(run=_gradcheck)
 
-    from fnn.layers.conv import CONV_IMPLS
-    from fnn.models import RECIPES
-    from fnn.optim import OPTIMIZERS
-    from fnn.step import DRIVERS, GRADIENTS
+    from fnn import settings
 
     t = sub.add_parser(
         "train",
-        help="train a model on MNIST; writes history.json, metrics.json, curves.png, a checkpoint",
-        description="Defaults (optimizer, lr, epochs, ...) are each model's measured recipe; see the README.",
+        help="train a model on MNIST; writes a run folder (curves, metrics, checkpoint, ...)",
+        description="Train a model on MNIST into a run folder. Each recipe setting left out takes\n"
+        "the model's measured recipe (the table below); --config takes them from a run's config.json.",
+        epilog=settings.recipe_table(),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    t.add_argument("--model", choices=sorted(RECIPES), default="cnn")
-    t.add_argument("--optimizer", choices=sorted(OPTIMIZERS))
-    t.add_argument("--lr", type=float, help="peak learning rate (linear warm-up, then cosine decay)")
-    t.add_argument("--momentum", type=float, help="mu of momentum and nesterov")
-    t.add_argument("--epochs", type=int, help="total epochs (with --resume: until this many are done)")
-    t.add_argument("--batch-size", dest="batch_size", type=int)
-    t.add_argument("--weight-decay", dest="weight_decay", type=float, help="L2 on weights, not biases or BN")
-    t.add_argument("--warmup-steps", dest="warmup_steps", type=int)
-    t.add_argument("--schedule", choices=["cosine", "constant"])
-    t.add_argument(
-        "--drop-rate",
-        dest="drop_rate",
-        type=float,
-        help="dropout (probability of zeroing) before the last affine",
-    )
-    t.add_argument("--seed", type=int, default=0)
-    t.add_argument("--gradients", choices=GRADIENTS, default="manual")
-    t.add_argument("--conv-impl", dest="conv_impl", choices=CONV_IMPLS, default="auto")
-    t.add_argument("--driver", choices=DRIVERS, help="epoch driver (default: step on CPU, scan on GPU)")
-    t.add_argument(
-        "--validation",
-        type=int,
-        default=5000,
-        help="training images held out for validation (0: none; the best epoch is then the last)",
-    )
-    t.add_argument(
-        "--patience", type=int, help="stop after this many epochs without a better validation accuracy"
-    )
-    t.add_argument(
-        "--data", help="MNIST file or IDX folder (default: FNN_MNIST, data/mnist_all.mat, cache, download)"
-    )
-    t.add_argument("--out", help="output folder (default runs/<model>)")
+    settings.add_arguments(t, defaults=config_defaults)
+    t.add_argument("--out", help="output folder (default: runs/<model>)")
     t.add_argument(
         "--resume",
         action="store_true",
@@ -169,22 +142,33 @@ def build_parser() -> argparse.ArgumentParser:
     )
     t.add_argument("--overwrite", action="store_true", help="replace the run files already in --out")
     t.add_argument(
-        "--devices",
-        type=int,
-        default=1,
-        help="data-parallel over this many devices (on CPU: XLA_FLAGS=--xla_force_host_platform_device_count=N)",
+        "--config",
+        metavar="CONFIG_JSON",
+        help="take the settings of a run's config.json; flags override them",
     )
+    t.add_argument("--quiet", action="store_true", help="no progress lines and no summary; the JSON still")
     t.set_defaults(run=_train)
 
     e = sub.add_parser("eval", help="test accuracy of a checkpoint's best parameters")
     e.add_argument("--checkpoint", required=True, help="a run folder or its checkpoint.npz")
     e.add_argument("--data", help="MNIST file (default: the one the run used)")
     e.set_defaults(run=_eval)
-    for command in (g, t, e):  # `fnn train --debug` as well as `fnn --debug train`
+    from fnn import predict
+
+    p = predict.add_parser(sub)
+    for command in (g, t, e, p):  # `fnn train --debug` as well as `fnn --debug train`
         command.add_argument(
             "--debug", action="store_true", default=argparse.SUPPRESS, help=argparse.SUPPRESS
         )
     return parser
+
+
+def _version() -> str:
+    import jax
+
+    import fnn
+
+    return f"fnn {fnn.__version__} (jax {jax.__version__}, Python {sys.version.split()[0]})"
 
 
 class UsageError(ValueError):
@@ -238,10 +222,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     from fnn.checkpoint import CheckpointError
     from fnn.data import DataError
     from fnn.lock import LockError
+    from fnn.preprocess import PreprocessError
     from fnn.settings import SettingsError
     from fnn.train import DivergedError
 
     args = build_parser().parse_args(argv)
+    if getattr(args, "config", None):  # fnn train --config: its values become the defaults
+        from fnn.settings import read_config
+
+        try:
+            args = build_parser(read_config(args.config)).parse_args(argv)
+        except SettingsError as e:
+            print(f"fnn train: error: {e}", file=sys.stderr)
+            return 2
     debug = args.debug or os.environ.get("FNN_DEBUG", "") not in ("", "0")
     runtime.keep_freed_memory()  # this process trains: reuse the step's buffers (fnn.runtime)
     in_main_thread = threading.current_thread() is threading.main_thread()
@@ -255,7 +248,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except Exception as e:
         if debug:
             raise
-        if isinstance(e, (UsageError, SettingsError, DataError, CheckpointError, LockError)):
+        if isinstance(e, (UsageError, SettingsError, DataError, CheckpointError, LockError, PreprocessError)):
             status, message = 2, f"error: {e}"
         elif isinstance(e, DivergedError):
             status, message = 3, str(e)

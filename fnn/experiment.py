@@ -3,7 +3,7 @@
 An experiment is a frozen dataclass of settings, `run(config) -> dict` (the numbers) and
 `plot(results, out_dir)` (the figures). `main(...)` turns the dataclass into flags
 (`--epochs 3`, `--lrs 0.01,0.1` for tuples), applies `--quick` (a reduced configuration that
-runs in seconds, used by the tests), writes `config.json` (`fnn.run.write_config`: every
+runs in seconds, used by the tests), writes `config.json` (`fnn.runfolder.write_config`: every
 setting, the fnn and jax versions, the device) and `results.json`, and draws the figures
 into `results/<name>/` or `--out DIR`. Every model an experiment trains goes through
 `fnn.run.train`, the pipeline `fnn train` uses.
@@ -24,7 +24,7 @@ import jax
 import numpy as np
 
 from fnn import data as data_lib
-from fnn import models, plots, run, runtime
+from fnn import models, plots, run, runfolder, runtime
 from fnn.data import MNIST, Split
 from fnn.layer import Layer
 
@@ -82,7 +82,7 @@ def main(
     runtime.keep_freed_memory()  # reuse the step's buffers (fnn.runtime)
     out = Path(args.out or Path("results") / name)
     out.mkdir(parents=True, exist_ok=True)
-    run.write_config(out, {"experiment": name, "quick": args.quick, **dataclasses.asdict(config)})
+    runfolder.write_config(out, {"experiment": name, "quick": args.quick, **dataclasses.asdict(config)})
     start = time.perf_counter()
     print(f"experiments.{name}: {config}", file=sys.stderr, flush=True)
     results = run_experiment(config)

@@ -15,12 +15,16 @@ Derivation of the chain rule through `serial`: derivations/layer.tex (eq:serial-
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable
 from typing import Any, NamedTuple
 
 import jax
+import numpy as np
 
-__all__ = ["Layer", "serial", "with_manual_vjp"]
+from fnn.describe import call_text, mark
+
+__all__ = ["Layer", "serial", "summary", "with_manual_vjp"]
 
 
 class Layer(NamedTuple):
@@ -91,7 +95,41 @@ def serial(*layers: Layer, name: str = "serial") -> Layer:
             dy, dparams[i] = layers[i].backward(params[i], cache[i], dy)
         return dy, tuple(dparams)
 
-    return Layer(name=name, init=init, apply=apply, backward=backward)
+    layer = Layer(name=name, init=init, apply=apply, backward=backward)
+    return mark(layer, call_text("serial", layers, {"name": name}), layers=layers)  # prints its children
+
+
+def summary(model: Layer, in_shape: tuple[int, ...], *, file=None) -> str:
+    """Print (to `file`, default stdout) and return a table of `model`'s layers: name, kind,
+    output shape per example and parameter count, then the totals. A `serial`'s children are
+    listed one by one (nested serials too); any other layer is one row."""
+    rows, key = [], jax.random.key(0)
+
+    def visit(layer, shape, depth):
+        children = getattr(layer, "layers", None)
+        if children is not None:
+            for child in children:
+                shape = visit(child, shape, depth + 1)
+            return shape
+        out_shape, params, state = layer.init(key, shape)
+        kind = repr(layer).split("(")[0] if "(" in repr(layer) else "Layer"
+        sizes = [sum(int(np.size(a)) for a in jax.tree.leaves(tree)) for tree in (params, state)]
+        rows.append(("  " * max(depth - 1, 0) + layer.name, kind, str(tuple(out_shape)), *sizes))
+        return out_shape
+
+    visit(model, tuple(in_shape), 0)
+    total, state_total = sum(r[3] for r in rows), sum(r[4] for r in rows)
+    header = ("layer", "kind", "output (per example)", "params")
+    widths = [max(len(str(r[i])) for r in [header, *rows]) for i in range(3)]
+    lines = [f"{header[0]:<{widths[0]}}  {header[1]:<{widths[1]}}  {header[2]:<{widths[2]}}  {header[3]:>10}"]
+    lines += [f"{r[0]:<{widths[0]}}  {r[1]:<{widths[1]}}  {r[2]:<{widths[2]}}  {r[3]:>10,}" for r in rows]
+    lines.append(
+        f"{model.name}: input {tuple(in_shape)}, {total:,} parameters ({total * 4 / 2**20:.2f} MiB in float32)"
+        + (f", {state_total:,} state values (batch-norm running statistics)" if state_total else "")
+    )
+    text = "\n".join(lines)
+    print(text, file=file or sys.stdout)
+    return text
 
 
 def with_manual_vjp(layer: Layer, *, train: bool = False) -> Callable[..., Any]:

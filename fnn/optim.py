@@ -8,7 +8,6 @@ argument of the schedule `lr`). Derivation: derivations/optim.tex.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable
 from typing import Any, NamedTuple
 
@@ -16,6 +15,17 @@ import jax
 import jax.numpy as jnp
 
 from fnn import checks
+from fnn.describe import constructor
+from fnn.schedules import (
+    Schedule,
+    as_schedule,
+    constant,
+    cosine_decay,
+    exponential_decay,
+    linear_warmup,
+    make_schedule,
+    step_decay,
+)
 
 __all__ = [
     "GradientTransformation", "EmptyState", "SgdState", "MomentumState", "RmspropState", "AdamState",
@@ -23,8 +33,6 @@ __all__ = [
     "sgd", "momentum", "nesterov", "rmsprop", "adam", "adamw", "constant", "step_decay",
     "exponential_decay", "cosine_decay", "linear_warmup", "make_schedule", "OPTIMIZERS", "make_optimizer",
 ]  # fmt: skip
-
-Schedule = Callable[[jax.Array], jax.Array]  # count -> lr
 
 
 class GradientTransformation(NamedTuple):
@@ -70,6 +78,7 @@ def apply_updates(params, updates):
     return jax.tree.map(lambda p, u: p + jnp.asarray(u).astype(p.dtype), params, updates)
 
 
+@constructor
 def chain(*transforms: GradientTransformation) -> GradientTransformation:
     """Apply `transforms` in order, each to the previous one's updates; state: their tuple."""
 
@@ -83,6 +92,7 @@ def chain(*transforms: GradientTransformation) -> GradientTransformation:
     return GradientTransformation(lambda params: tuple(t.init(params) for t in transforms), update)
 
 
+@constructor
 def clip_by_global_norm(max_norm: float) -> GradientTransformation:
     """u <- u min(1, max_norm / ||u||), the L2 norm over the whole pytree; `EmptyState`."""
     max_norm = checks.number("clip_by_global_norm", "max_norm", max_norm, low=0.0, low_open=True)
@@ -99,6 +109,7 @@ def weights_mask(params):
     return jax.tree.map(lambda p: jnp.ndim(p) >= 2, params)
 
 
+@constructor
 def add_decayed_weights(weight_decay: float, mask=None) -> GradientTransformation:
     """u <- u + weight_decay * p where mask is True (eq:weight-decay); `EmptyState`; needs params.
 
@@ -120,16 +131,10 @@ def add_decayed_weights(weight_decay: float, mask=None) -> GradientTransformatio
     return GradientTransformation(lambda params: EmptyState(), update)
 
 
-def _schedule(owner: str, lr) -> Schedule:
-    if callable(lr):
-        return lr
-    return constant(checks.number(owner, "lr (or a schedule count -> lr)", lr, low=0.0, low_open=True))
-
-
 def _rule(name, lr, state_type, step, weight_decay=0.0, mask=None, clip_norm=None) -> GradientTransformation:
     """A rule `step(grads, state, lr_t, params) -> (updates, state)` with what all rules share:
     zero state, the structure check, lr_t = schedule(count), dtypes, the one `count + 1`, options."""
-    schedule = _schedule(name, lr)
+    schedule = as_schedule(name, lr)
     weight_decay = checks.number(name, "weight_decay", weight_decay, low=0.0)
     clip_norm = checks.optional_positive(name, "clip_norm", clip_norm)
 
@@ -149,6 +154,7 @@ def _rule(name, lr, state_type, step, weight_decay=0.0, mask=None, clip_norm=Non
     return chain(*parts, rule) if parts else rule
 
 
+@constructor
 def sgd(lr, *, weight_decay=0.0, mask=None, clip_norm=None) -> GradientTransformation:
     """u = -lr_t g (eq:sgd); state `SgdState(count)`.
 
@@ -164,6 +170,7 @@ def sgd(lr, *, weight_decay=0.0, mask=None, clip_norm=None) -> GradientTransform
     return _rule("sgd", lr, SgdState, step, weight_decay, mask, clip_norm)
 
 
+@constructor
 def momentum(lr, mu=0.9, *, weight_decay=0.0, mask=None, clip_norm=None) -> GradientTransformation:
     """v <- mu v - lr_t g; u = v (the assignment's form, eq:momentum); state `MomentumState`.
 
@@ -179,6 +186,7 @@ def momentum(lr, mu=0.9, *, weight_decay=0.0, mask=None, clip_norm=None) -> Grad
     return _rule("momentum", lr, MomentumState, step, weight_decay, mask, clip_norm)
 
 
+@constructor
 def nesterov(lr, mu=0.9, *, weight_decay=0.0, mask=None, clip_norm=None) -> GradientTransformation:
     """v' <- mu v - lr_t g; u = -mu v + (1 + mu) v' (eq:nesterov); `MomentumState`; options as sgd."""
     mu = checks.probability("nesterov", "mu", mu)
@@ -191,6 +199,7 @@ def nesterov(lr, mu=0.9, *, weight_decay=0.0, mask=None, clip_norm=None) -> Grad
     return _rule("nesterov", lr, MomentumState, step, weight_decay, mask, clip_norm)
 
 
+@constructor
 def rmsprop(lr, decay=0.99, eps=1e-8, *, weight_decay=0.0, mask=None, clip_norm=None):
     """c <- decay c + (1-decay) g^2; u = -lr_t g / (sqrt(c) + eps) (eq:rmsprop); options as sgd."""
     decay, eps = checks.probability("rmsprop", "decay", decay), checks.number("rmsprop", "eps", eps, low=0.0)
@@ -221,6 +230,7 @@ def _adam(name, lr, b1, b2, eps, weight_decay, mask, clip_norm, decoupled: bool)
     return _rule(name, lr, AdamState, step, 0.0 if decoupled else weight_decay, mask, clip_norm)
 
 
+@constructor
 def adam(lr, b1=0.9, b2=0.999, eps=1e-8, *, weight_decay=0.0, mask=None, clip_norm=None):
     """Adam (eq:adam): u = -lr_t m_hat / (sqrt(v_hat) + eps); state `AdamState(count, mu, nu)`.
 
@@ -230,6 +240,7 @@ def adam(lr, b1=0.9, b2=0.999, eps=1e-8, *, weight_decay=0.0, mask=None, clip_no
     return _adam("adam", lr, b1, b2, eps, weight_decay, mask, clip_norm, decoupled=False)
 
 
+@constructor
 def adamw(lr, b1=0.9, b2=0.999, eps=1e-8, weight_decay=1e-4, mask=None) -> GradientTransformation:
     """Adam with decoupled weight decay, as optax.adamw (eq:adamw); state `AdamState`.
 
@@ -238,47 +249,6 @@ def adamw(lr, b1=0.9, b2=0.999, eps=1e-8, weight_decay=1e-4, mask=None) -> Gradi
     """
     weight_decay = checks.number("adamw", "weight_decay", weight_decay, low=0.0)
     return _adam("adamw", lr, b1, b2, eps, weight_decay, mask, None, decoupled=True)
-
-
-def constant(lr: float) -> Schedule:
-    """lr at every count."""
-    return lambda count: jnp.asarray(lr)
-
-
-def step_decay(lr: float, every: int, factor: float = 0.1) -> Schedule:
-    """lr * factor ** (count // every)."""
-    return lambda count: lr * factor ** (count // every)
-
-
-def exponential_decay(lr: float, rate: float, every: int = 1) -> Schedule:
-    """lr * rate ** (count / every)."""
-    return lambda count: lr * rate ** (count / every)
-
-
-def cosine_decay(lr: float, total_steps: int, final_lr: float = 0.0) -> Schedule:
-    """From lr at count 0 to final_lr at total_steps along half a cosine; final_lr after."""
-
-    def schedule(count):
-        t = jnp.minimum(count / total_steps, 1.0)
-        return final_lr + 0.5 * (lr - final_lr) * (1 + jnp.cos(math.pi * t))
-
-    return schedule
-
-
-def linear_warmup(schedule: Schedule | float, warmup_steps: int) -> Schedule:
-    """schedule(count) * min((count + 1) / warmup_steps, 1): from ~0 up to the schedule."""
-    inner = _schedule("linear_warmup", schedule)
-    return lambda count: inner(count) * jnp.minimum((count + 1) / warmup_steps, 1.0)
-
-
-def make_schedule(lr, *, total_steps, warmup_steps=0, schedule="cosine") -> Schedule:
-    """linear_warmup(cosine_decay(lr, total_steps) or constant(lr), warmup_steps); 0: no warm-up."""
-    lr = checks.number("make_schedule", "lr", lr, low=0.0, low_open=True)
-    checks.positive_int("make_schedule", "total_steps", total_steps)
-    checks.positive_int("make_schedule", "warmup_steps", warmup_steps, minimum=0)
-    checks.one_of("make_schedule", "schedule", schedule, ("cosine", "constant"))
-    lr_fn = cosine_decay(lr, total_steps) if schedule == "cosine" else constant(lr)
-    return linear_warmup(lr_fn, warmup_steps) if warmup_steps else lr_fn
 
 
 OPTIMIZERS = dict(sgd=sgd, momentum=momentum, nesterov=nesterov, rmsprop=rmsprop, adam=adam, adamw=adamw)

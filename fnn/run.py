@@ -2,13 +2,8 @@
 
 `train(model, mnist, optimizer, ...)` is what `fnn train` and every experiment call: `fit`
 with one progress reporter, then the test evaluation of the best-validation parameters
-(`fnn.train.best_epoch`), and, when given an output folder, the run's files:
-
-    config.json        every setting, the fnn and jax versions, the device (`write_config`)
-    checkpoint.npz     train state, best parameters, history (+ checkpoint.json, readable)
-    history.json       one record per epoch
-    metrics.json       test accuracy and loss, best epoch, wall time, images/s, device
-    curves.png         loss per iteration and epoch, train/validation accuracy per epoch
+(`fnn.train.best_epoch`), and, when given an output folder, the run's files
+(`fnn.runfolder`: config, metrics.jsonl, checkpoint, history, metrics, curves).
 
 `train_recipe(settings, out)` is the configured form behind `fnn train`: a model name, its
 measured recipe (`fnn.models.RECIPES`) with any settings overridden, and MNIST from a path.
@@ -27,11 +22,11 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from fnn import checkpoint, data, lock, models, parallel, plots, provenance, runtime
+from fnn import checkpoint, data, lock, models, parallel, plots, provenance, runfolder, runtime
 from fnn.layer import Layer
 from fnn.losses import softmax_cross_entropy
 from fnn.progress import Progress
-from fnn.settings import FREE_ON_RESUME, Settings, SettingsError
+from fnn.settings import Settings, SettingsError
 from fnn.step import Epoch, make_epoch
 from fnn.train import best_epoch, fit, predict
 
@@ -42,9 +37,7 @@ __all__ = [
     "train",
     "train_recipe",
     "evaluate_test",
-    "write_config",
     "SettingsError",
-    "RUN_FILES",
 ]
 
 
@@ -54,21 +47,6 @@ class RunResult(NamedTuple):
     params: Any  # the best epoch's parameters and layer state
     state: Any
     test_scores: np.ndarray  # (N_test, K) test-mode scores of the best parameters
-
-
-def write_config(out: Path, settings: dict) -> dict:
-    """Write `settings` with the fnn and jax versions and the device to out/config.json."""
-    import fnn
-
-    record = {
-        **settings,
-        "fnn": fnn.__version__,
-        "jax": jax.__version__,
-        "device": runtime.describe_devices(),
-    }
-    out.mkdir(parents=True, exist_ok=True)
-    (out / "config.json").write_text(json.dumps(record, indent=1))
-    return record
 
 
 def train(
@@ -99,10 +77,13 @@ def train(
     """
     start = time.perf_counter()
     out = None if out is None else Path(out)
+    log = Progress(epochs, label, enabled=progress, batch_size=batch_size)
     with contextlib.nullcontext() if out is None else lock.hold(out):
         if out is not None:
             checkpoint.remove_stale_temporaries(out / "checkpoint.npz")
-            write_config(out, settings or {})
+            runfolder.write_config(out, settings or {})
+            if not resume:
+                (out / "metrics.jsonl").unlink(missing_ok=True)
         result = fit(
             model,
             mnist,
@@ -117,7 +98,7 @@ def train(
             resume=resume,
             patience=patience,
             meta=settings,
-            log=Progress(epochs, label, enabled=progress),
+            log=log if out is None else runfolder.EpochLog(log, out / "metrics.jsonl"),
         )
         history = result.history
         scores, test = evaluate_test(model, result.best_params, result.best_state, mnist.test, loss)
@@ -135,6 +116,7 @@ def train(
             (out / "metrics.json").write_text(json.dumps(metrics, indent=1))
             title = f"{label or model.name}: test accuracy {100 * metrics['test_accuracy']:.2f}%"
             plots.save(plots.training_curves(history, title), out / "curves.png")
+    log.finish(metrics, out)
     return RunResult(metrics, history, result.best_params, result.best_state, scores)
 
 
@@ -149,12 +131,13 @@ def evaluate_test(model: Layer, params, state, split: data.Split, loss=softmax_c
     }
 
 
-# The files of a run folder: a fresh run refuses a folder holding any of them (see --overwrite).
-RUN_FILES = ("config.json", "checkpoint.npz", "checkpoint.json", "history.json", "metrics.json", "curves.png")
-
-
 def train_recipe(
-    settings: Settings, out: str | Path, *, resume: bool = False, overwrite: bool = False
+    settings: Settings,
+    out: str | Path,
+    *,
+    resume: bool = False,
+    overwrite: bool = False,
+    progress: bool = True,
 ) -> RunResult | None:
     """`fnn train`: the model named in `settings`, its recipe, MNIST; a run folder in `out`.
 
@@ -181,7 +164,7 @@ def train_recipe(
             "(on a CPU: XLA_FLAGS=--xla_force_host_platform_device_count=N)"
         )
     with lock.hold(out):
-        saved = _check_folder(out, meta, resume, overwrite)
+        saved = runfolder.check(out, meta, resume, overwrite)
         if saved is not None and saved["epochs_done"] >= meta["epochs"]:
             print(
                 f"fnn train: already trained {saved['epochs_done']} epochs in {out} "
@@ -201,6 +184,8 @@ def train_recipe(
                 f"--batch-size: {recipe.batch_size} is larger than the training set ({len(mnist.train.x)} images)"
             )
         meta["data_source"] = data.provenance(mnist)
+        if mnist.pixel_mean is not None:  # what `fnn.models.load` needs to preprocess new images
+            meta["pixel_mean"] = [float(v) for v in mnist.pixel_mean.ravel()]
         if saved is not None and saved["epochs"] != meta["epochs"]:
             print(
                 f"fnn train: resuming after {saved['epochs_done']} of {saved['epochs']} epochs with "
@@ -208,10 +193,10 @@ def train_recipe(
                 f"{meta['epochs']} epochs (history records carry the total they ran under)",
                 file=sys.stderr,
             )
-        return _train_recipe(settings, meta, recipe, mnist, out, resume)
+        return _train_recipe(settings, meta, recipe, mnist, out, resume, progress)
 
 
-def _train_recipe(settings, meta, recipe, mnist, out, resume) -> RunResult:
+def _train_recipe(settings, meta, recipe, mnist, out, resume, progress) -> RunResult:
     model = models.from_settings(meta)
     steps_per_epoch = len(mnist.train.x) // recipe.batch_size
     optimizer = recipe.make_optimizer(steps_per_epoch)
@@ -233,11 +218,12 @@ def _train_recipe(settings, meta, recipe, mnist, out, resume) -> RunResult:
             batch_size=recipe.batch_size,
             gradients=settings.gradients,
         )
-    print(
-        f"fnn train: {settings.model} on {mnist.source} ({len(mnist.train.x)} train images), "
-        f"{runtime.describe_devices()}",
-        file=sys.stderr,
-    )
+    if progress:
+        print(
+            f"fnn train: {settings.model} on {mnist.source} ({len(mnist.train.x)} train images), "
+            f"{runtime.describe_devices()}",
+            file=sys.stderr,
+        )
     result = train(
         model,
         mnist,
@@ -252,25 +238,6 @@ def _train_recipe(settings, meta, recipe, mnist, out, resume) -> RunResult:
         resume=resume,
         patience=settings.patience,
         label=settings.model,
+        progress=progress,
     )
     return result._replace(metrics={"model": settings.model, **result.metrics})
-
-
-def _check_folder(out: Path, meta: dict, resume: bool, overwrite: bool) -> dict | None:
-    """Refuse a folder holding another run (unless `overwrite`: then empty it of run files);
-    with `resume`, return the checkpoint's metadata after checking its settings equal `meta`."""
-    if not resume:
-        present = [name for name in RUN_FILES if (out / name).exists()]
-        if present and not overwrite:
-            raise SettingsError(
-                f"{out} holds another run ({', '.join(present)}); pass --resume to continue it, "
-                "--overwrite to replace it, or choose another --out"
-            )
-        for name in present:
-            (out / name).unlink()
-        return None
-    saved = checkpoint.read_meta(out / "checkpoint.npz", require=("history", "epochs_done", "epochs"))
-    changed = {k: (saved.get(k), v) for k, v in meta.items() if k not in FREE_ON_RESUME and saved.get(k) != v}
-    if changed:
-        raise SettingsError(f"--resume: settings differ from the checkpoint's (saved, given): {changed}")
-    return saved

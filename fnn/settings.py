@@ -1,14 +1,19 @@
-"""What `fnn train` can set, checked in full before anything is loaded or written.
+"""What `fnn train` can set: the flags, their defaults, and the rules, checked in full before
+anything is loaded or written.
 
 `Settings` holds one run's choices; a recipe field left None takes the model's measured
 recipe (`fnn.models.RECIPES`). Constructing it validates every field and raises
 `SettingsError` naming the flag (`--lr`), what is allowed and what was given, so a bad flag
-costs nothing: no data is read and no folder is touched.
+costs nothing: no data is read and no folder is touched. `add_arguments` makes one flag per
+field, `recipe_table` prints the recipes for `--help` (from RECIPES, never typed twice), and
+`read_config` reads a run's config.json back as settings (`fnn train --config`).
 """
 
 from __future__ import annotations
 
+import argparse
 import dataclasses
+import json
 from pathlib import Path
 
 from fnn import checks, models
@@ -16,7 +21,15 @@ from fnn.layers.conv import CONV_IMPLS
 from fnn.optim import OPTIMIZERS
 from fnn.step import DRIVERS, GRADIENTS
 
-__all__ = ["Settings", "SettingsError", "FREE_ON_RESUME", "SEED_LIMIT"]
+__all__ = [
+    "Settings",
+    "SettingsError",
+    "FREE_ON_RESUME",
+    "SEED_LIMIT",
+    "add_arguments",
+    "recipe_table",
+    "read_config",
+]
 
 SEED_LIMIT = 2**32  # numpy's generators take seeds in [0, 2**32)
 # Settings a resumed run may change: they do not change the arithmetic of the epochs done
@@ -107,3 +120,79 @@ class Settings:
         return {
             k: (getattr(recipe, k) if k in recipe._fields and v is None else v) for k, v in values.items()
         }
+
+
+# One line of help per field; a recipe field's default is in recipe_table.
+_HELP = {
+    "model": "which model",
+    "epochs": "total epochs (with --resume: until this many are done)",
+    "optimizer": "update rule",
+    "lr": "peak learning rate (linear warm-up, then the schedule)",
+    "momentum": "mu of momentum and nesterov",
+    "batch_size": "images per step",
+    "weight_decay": "L2 on weights, not biases or batch norm",
+    "warmup_steps": "steps of linear warm-up",
+    "schedule": "after the warm-up: cosine decay to 0, or constant",
+    "drop_rate": "dropout (probability of zeroing) before the last affine",
+    "seed": "initialisation, shuffling, dropout and the validation split",
+    "gradients": "hand-written backward, or jax.grad through the same apply",
+    "conv_impl": "convolution implementation (auto: chosen per shape)",
+    "driver": "epoch driver; unless given, step on a CPU and scan on accelerators",
+    "validation": "training images held out for validation (0: none; the best epoch is then the last)",
+    "patience": "stop after this many epochs without a better validation accuracy (unless given, never)",
+    "devices": "data-parallel over this many devices (on a CPU: XLA_FLAGS=--xla_force_host_platform_device_count=N)",
+    "data": "MNIST file or IDX folder; unless given, FNN_MNIST, the packaged copy, the cache, a download",
+}
+_CHOICES = {
+    "model": lambda: sorted(models.RECIPES),
+    "optimizer": lambda: OPTIMIZERS,
+    "schedule": lambda: ("cosine", "constant"),
+    "gradients": lambda: GRADIENTS,
+    "conv_impl": lambda: CONV_IMPLS,
+    "driver": lambda: DRIVERS,
+}
+_TYPES = {"int": int, "float": float, "str": str}
+
+
+def add_arguments(parser: argparse.ArgumentParser, defaults: dict | None = None) -> None:
+    """One flag per Settings field (`--batch-size` for batch_size), with its help, choices,
+    type and default; `defaults` (e.g. from `read_config`) replace the fields' defaults."""
+    recipe_fields = set(models.Recipe._fields)
+    for field in dataclasses.fields(Settings):
+        default = (defaults or {}).get(field.name, field.default)
+        kind = _TYPES[field.type.split(" | ")[0]]
+        if field.name in recipe_fields and default is None:
+            shown = " (default: from the recipe below)"
+        else:
+            shown = "" if default is None else f" (default: {default})"
+        parser.add_argument(
+            "--" + field.name.replace("_", "-"),
+            dest=field.name,
+            type=kind,
+            default=default,
+            choices=_CHOICES[field.name]() if field.name in _CHOICES else None,
+            help=_HELP[field.name] + shown,
+        )
+
+
+def recipe_table() -> str:
+    """The recipes as a text table, one row per model: what `fnn train --model M` uses."""
+    names = [f for f in models.Recipe._fields]
+    rows = [["model", *(n.replace("_", "-") for n in names)]]
+    rows += [[model, *(f"{getattr(r, n):g}" if isinstance(getattr(r, n), float) else str(getattr(r, n)) for n in names)]
+             for model, r in models.RECIPES.items()]  # fmt: skip
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    lines = ["  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip() for row in rows]
+    return "recipes (the defaults of each --model, measured; README, Recipes):\n  " + "\n  ".join(lines)
+
+
+def read_config(path: str | Path) -> dict:
+    """The Settings fields recorded in a run's config.json (other keys are ignored)."""
+    try:
+        recorded = json.loads(Path(path).read_text())
+    except (OSError, ValueError) as e:
+        raise SettingsError(f"--config: cannot read {path}: {e}") from None
+    if not isinstance(recorded, dict):
+        raise SettingsError(f"--config: {path} is not a JSON object")
+    fields = {f.name for f in dataclasses.fields(Settings)}
+    return {k: v for k, v in recorded.items() if k in fields}

@@ -55,7 +55,8 @@ class TrainState(NamedTuple):
 
 
 class Epoch(NamedTuple):
-    """How one epoch runs: `run(ts, x, labels, key) -> (ts, losses, correct)`, per batch.
+    """How one epoch runs: `run(ts, x, labels, key, on_step=None) -> (ts, losses, correct)`,
+    per batch; `on_step(done, total, loss)` reports progress (after every step, or at the end).
 
     `place(tree)` puts the train state and the data where `run` expects them (one device,
     or replicated over a mesh); `batch_size` is the global batch; `compiled` lists the jitted
@@ -144,8 +145,11 @@ def make_epoch(
 
         scan_epoch = runtime.jit(scan_epoch, donate_argnums=0)
 
-        def run(ts, x, labels, key):
-            return scan_epoch(ts, x, labels, shuffle(key, x.shape[0], batch_size))
+        def run(ts, x, labels, key, on_step=None):
+            ts, losses, correct = scan_epoch(ts, x, labels, shuffle(key, x.shape[0], batch_size))
+            if on_step is not None:  # one compiled call: the only progress is its end
+                on_step(losses.shape[0], losses.shape[0], losses[-1])
+            return ts, losses, correct
 
         return Epoch(run, jax.device_put, batch_size, (scan_epoch,))
 
@@ -161,16 +165,19 @@ def per_step_epoch(gather_step, shuffle, batch_size: int):
     """The per-step driver: `gather_step(ts, x, labels, order, i)` dispatched once per batch.
 
     The batch index goes in as a traced int32, so every step reuses one compilation.
-    Returns `run(ts, x, labels, key) -> (ts, losses, correct)`.
+    Returns `run(ts, x, labels, key, on_step=None) -> (ts, losses, correct)`; `on_step(done,
+    total, loss)` is called after each step is dispatched (`loss` may still be computing).
     """
 
-    def run(ts, x, labels, key):
+    def run(ts, x, labels, key, on_step=None):
         order = shuffle(key, x.shape[0], batch_size)
         losses, correct = [], []
         for i in range(order.shape[0]):
             ts, (value, right) = gather_step(ts, x, labels, order, jnp.int32(i))
             losses.append(value)
             correct.append(right)
+            if on_step is not None:
+                on_step(i + 1, order.shape[0], value)
         return ts, jnp.stack(losses), jnp.stack(correct)
 
     return run

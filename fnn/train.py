@@ -9,6 +9,7 @@ earliest on ties.
 
 from __future__ import annotations
 
+import functools
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -22,6 +23,7 @@ from fnn import checkpoint, checks, runtime
 from fnn.data import MNIST
 from fnn.layer import Layer
 from fnn.losses import softmax_cross_entropy
+from fnn.progress import Progress
 from fnn.step import Epoch, Loss, TrainState, init_train_state, make_epoch
 
 __all__ = [
@@ -134,7 +136,7 @@ def fit(
     resume: bool = False,
     patience: int | None = None,
     meta: dict | None = None,
-    log: Callable[[dict], None] | None = None,
+    log: Callable[[dict], None] | str | None = "progress",
 ) -> FitResult:
     """Train for `epochs` epochs in total, evaluating on the validation split after each.
 
@@ -151,7 +153,10 @@ def fit(
             when `epochs` and the optimizer are the ones the checkpoint was trained with). A
             checkpoint that already holds `epochs` epochs or more is returned as it is.
         patience: stop when validation accuracy has not improved for this many epochs.
-        log: called with each epoch's record, after it is saved (progress reporting).
+        log: called with each epoch's record, after it is saved; if it has a `step(epoch, done,
+            total, loss)` method, that is called within the epoch. "progress" (the default):
+            `fnn.progress.Progress`, one line per epoch on stderr (and a live bar in a
+            terminal); None: silent.
 
     Every record carries "epochs", the total this call was asked for: a run resumed with
     another total shows where its learning-rate schedule was recomputed. Without a
@@ -173,6 +178,9 @@ def fit(
     if patience is not None and not validate:
         raise ValueError("fit: patience needs a validation split (data.validation is empty)")
     epoch = epoch or make_epoch(model, loss, optimizer, batch_size=batch_size)
+    if log == "progress":
+        log = Progress(epochs, batch_size=batch_size)
+    on_step = getattr(log, "step", None)
     if epoch.batch_size != batch_size:
         raise ValueError(
             f"fit: the epoch's batch size {epoch.batch_size} differs from batch_size={batch_size}"
@@ -192,7 +200,8 @@ def fit(
     for index in range(len(history), epochs):
         try:
             start = time.perf_counter()
-            ts, losses, correct = epoch.run(ts, x, labels, jax.random.fold_in(data_key, index))
+            steps = {} if on_step is None else {"on_step": functools.partial(on_step, index + 1)}
+            ts, losses, correct = epoch.run(ts, x, labels, jax.random.fold_in(data_key, index), **steps)
             record = _train_record(index, losses, correct, batch_size, start, lr_schedule)
             _check_finite(record, ts, saved, checkpoint_path)
             record["epochs"] = epochs

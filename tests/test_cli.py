@@ -271,3 +271,30 @@ def test_a_signal_stops_training_with_one_line_and_an_intact_checkpoint(tiny_npz
     assert "Traceback" not in rest
     assert checkpoint.read_meta(out / "checkpoint.npz")["epochs_done"] >= 1
     assert not list(out.glob("*.tmp"))
+
+
+def test_version_help_and_config(tiny_npz, tmp_path, capsys):
+    from fnn import models
+
+    with pytest.raises(SystemExit) as e:
+        main(["--version"])
+    assert e.value.code == 0 and capsys.readouterr().out.startswith("fnn ")
+    with pytest.raises(SystemExit):
+        main(["train", "--help"])
+    help_text = capsys.readouterr().out
+    for name, recipe in models.RECIPES.items():  # the recipe table comes from RECIPES
+        assert any(
+            line.split()[:3] == [name, str(recipe.epochs), recipe.optimizer]
+            for line in help_text.splitlines()
+        )
+    first, second = tmp_path / "first", tmp_path / "second"
+    assert main([*train_args(tiny_npz, first, "--lr", "0.02"), "--epochs", "1", "--quiet"]) == 0
+    captured = capsys.readouterr()
+    assert captured.err == ""  # --quiet: no progress, no summary
+    metrics = json.loads(captured.out)
+    assert metrics["test_accuracy"] == round(metrics["test_accuracy"], 4)
+    assert main(["train", "--config", str(first / "config.json"), "--out", str(second), "--seed", "3"]) == 0
+    config = json.loads((second / "config.json").read_text())
+    assert config["lr"] == 0.02 and config["batch_size"] == 25 and config["seed"] == 3  # the flag wins
+    assert len((second / "metrics.jsonl").read_text().splitlines()) == config["epochs"] == 1
+    assert "test accuracy" in capsys.readouterr().err.strip().splitlines()[-1]  # the summary line

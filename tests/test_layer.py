@@ -108,3 +108,44 @@ def test_with_manual_vjp_really_calls_backward():
         jnp.array([[1.0, -1.0]])
     )
     np.testing.assert_array_equal(batched, [[1.0, 0.0]])
+
+
+def test_layers_and_optimizers_print_as_the_call_that_made_them():
+    from fnn import layers, models, optim
+
+    assert repr(layers.conv2d(8, 3, padding=1, name="conv1")) == "conv2d(8, 3, padding=1, name='conv1')"
+    assert repr(layers.relu()) == "relu()"
+    model = models.mlp((16,))
+    assert repr(model).startswith("serial(\n  flatten(),\n  affine(16,") and "name='mlp'" in repr(model)
+    assert isinstance(model, fnn.Layer) and len(tuple(model)) == 4  # still a Layer, same fields
+    schedule = optim.make_schedule(0.1, total_steps=10)
+    assert repr(optim.momentum(schedule, mu=0.8)) == "momentum(make_schedule(0.1, total_steps=10), mu=0.8)"
+    init, update = optim.sgd(0.1)  # still a GradientTransformation: unpacks as optax's
+    assert callable(init) and callable(update)
+
+
+def test_summary_lists_each_layer_with_its_shape_and_parameter_count(capsys):
+    from fnn import models
+
+    model = models.cnn(batch_norm=True)
+    text = fnn.summary(model, (28, 28, 1))
+    assert capsys.readouterr().out.strip() == text
+    _, params, state = model.init(jax.random.key(0), (28, 28, 1))
+    total = sum(a.size for a in jax.tree.leaves(params))
+    assert f"{total:,} parameters" in text and "448 state values" in text
+    rows = text.splitlines()[1:-1]
+    assert len(rows) == 12 and rows[0].split()[:3] == ["conv1", "conv2d", "(28,"]
+    assert rows[-1].split()[-1] == "1,290"  # scores: 128 * 10 + 10
+
+
+def test_import_fnn_gives_every_submodule_on_first_use():
+    import importlib
+    import subprocess
+    import sys
+
+    code = (
+        "import fnn, sys; fnn.optim.momentum(0.1); print('fnn.optim' in sys.modules, fnn.models.INPUT_SHAPE)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.split()[0] == "True"
+    assert importlib.import_module("fnn").train is importlib.import_module("fnn.train")

@@ -82,6 +82,8 @@ def test_the_cycle_finder_finds_a_cycle():
         ("fnn.provenance", {"fnn.run", "fnn.cli", "fnn.train"}),
         ("fnn.lock", {"fnn.run", "fnn.cli", "fnn.train", "fnn.data", "fnn.checkpoint"}),
         ("fnn.download", {"fnn.data", "fnn.run", "fnn.cli"}),
+        ("fnn.runfolder", {"fnn.run", "fnn.cli", "fnn.train"}),
+        ("fnn.describe", set(import_graph(PACKAGE)) - {"fnn.describe"}),
     ],
 )
 def test_arrows_point_down_the_layout(module, forbidden):
@@ -111,3 +113,12 @@ def test_no_module_over_300_lines():
         if (n := len(p.read_text().splitlines())) > 300
     }
     assert not long
+
+
+def test_every_module_is_reachable_from_import_fnn():
+    """`import fnn` then `fnn.<module>` works for every module (fnn/__init__.py's lazy list)."""
+    import fnn
+
+    modules = {p.stem for p in PACKAGE.glob("*.py") if not p.stem.startswith("_")}
+    modules |= {p.name for p in PACKAGE.iterdir() if (p / "__init__.py").exists()}
+    assert modules <= set(dir(fnn)), modules - set(dir(fnn))

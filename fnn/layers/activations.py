@@ -16,6 +16,7 @@ import jax
 import jax.numpy as jnp
 
 from fnn import checks
+from fnn.describe import constructor
 from fnn.layer import Layer
 
 __all__ = ["ActivationCache", "relu", "leaky_relu", "sigmoid", "tanh", "elu"]
@@ -64,11 +65,13 @@ def _elementwise(name: str, f: Fn, df: Callable[[jax.Array, jax.Array], jax.Arra
     return Layer(name=name, init=init, apply=apply, backward=backward)
 
 
+@constructor
 def relu(*, name: str = "relu") -> Layer:
     """y = max(0, x); relu'(0) = 0."""
     return _elementwise(name, jax.nn.relu, lambda x, y: (x > 0).astype(x.dtype), "eq:relu-dx")
 
 
+@constructor
 def leaky_relu(negative_slope: float = 0.01, *, name: str = "leaky_relu") -> Layer:
     """y = x for x > 0, negative_slope * x otherwise (the slope at 0 is negative_slope)."""
     a = checks.number(name, "negative_slope", negative_slope)
@@ -80,16 +83,19 @@ def leaky_relu(negative_slope: float = 0.01, *, name: str = "leaky_relu") -> Lay
     )
 
 
+@constructor
 def sigmoid(*, name: str = "sigmoid") -> Layer:
     """y = 1 / (1 + exp(-x)); dx = dy * y * (1 - y)."""
     return _elementwise(name, jax.nn.sigmoid, lambda x, y: y * (1 - y), "eq:sigmoid-dx")
 
 
+@constructor
 def tanh(*, name: str = "tanh") -> Layer:
     """y = tanh(x); dx = dy * (1 - y^2)."""
     return _elementwise(name, jnp.tanh, lambda x, y: 1 - y * y, "eq:tanh-dx")
 
 
+@constructor
 def elu(alpha: float = 1.0, *, name: str = "elu") -> Layer:
     """y = x for x > 0, alpha * (exp(x) - 1) otherwise; dx = dy * (y + alpha) where x <= 0."""
     alpha = checks.number(name, "alpha", alpha, low=0.0)

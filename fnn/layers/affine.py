@@ -14,6 +14,7 @@ import jax
 import jax.numpy as jnp
 
 from fnn import checks
+from fnn.describe import constructor
 from fnn.initializers import he_normal
 from fnn.layer import Layer
 
@@ -24,6 +25,7 @@ class AffineCache(NamedTuple):
     x: jax.Array  # (N, *in_shape), as received
 
 
+@constructor
 def affine(out_features: int, *, weight_scale: float | None = None, name: str = "affine") -> Layer:
     """y = flatten(x) W + b, He-initialised (std sqrt(2/D)) unless `weight_scale` is given.
 

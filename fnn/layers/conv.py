@@ -26,20 +26,15 @@ import jax.numpy as jnp
 from jax import lax
 
 from fnn import checks
+from fnn.describe import constructor
 from fnn.im2col import col2im, im2col, offset_slices, output_size, pad
 from fnn.initializers import he_normal
 from fnn.kernels import sum_rows
 from fnn.layer import Layer
 
 __all__ = [
-    "DirectConvCache",
-    "Im2colConvCache",
-    "XlaConvCache",
-    "conv2d",
-    "CONV_IMPLS",
-    "AUTO_IM2COL_MAX_PATCH",
-    "auto_impl",
-]
+    "DirectConvCache", "Im2colConvCache", "XlaConvCache", "conv2d", "CONV_IMPLS", "AUTO_IM2COL_MAX_PATCH", "auto_impl",
+]  # fmt: skip
 
 CONV_IMPLS = ("auto", "direct", "im2col", "xla")
 AUTO_IM2COL_MAX_PATCH = 54  # largest k_h k_w C_in that auto runs by im2col
@@ -239,6 +234,7 @@ def _checked(name: str, k: Pair, C_out: int, params: dict, x: jax.Array) -> tupl
     return {key: jnp.asarray(a, dtype) for key, a in params.items()}, jnp.asarray(x, dtype)
 
 
+@constructor
 def conv2d(
     out_channels: int,
     kernel_size: int | tuple[int, int],

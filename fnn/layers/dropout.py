@@ -16,6 +16,7 @@ import jax
 import jax.numpy as jnp
 
 from fnn import checks
+from fnn.describe import constructor
 from fnn.layer import Layer
 
 __all__ = ["DropoutCache", "DropoutIdentityCache", "dropout"]
@@ -29,6 +30,7 @@ class DropoutIdentityCache(NamedTuple):
     x: jax.Array  # test mode or drop_rate = 0: only x's shape and dtype are used, free under jit
 
 
+@constructor
 def dropout(drop_rate: float, *, name: str = "dropout") -> Layer:
     """Zero each unit with probability `drop_rate` in train mode and rescale the rest.
 

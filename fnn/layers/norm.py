@@ -23,6 +23,7 @@ import jax.numpy as jnp
 from jax import lax
 
 from fnn import checks
+from fnn.describe import constructor
 from fnn.kernels import sum_rows
 from fnn.layer import Layer
 
@@ -72,6 +73,7 @@ def eval_backward(params: dict, cache: BatchNormEvalCache, dy: jax.Array):
     return dy * (params["gamma"] * cache.inv_std), {"gamma": dgamma, "beta": dbeta}
 
 
+@constructor
 def batch_norm(
     momentum: float = 0.9,
     eps: float = 1e-5,

@@ -21,6 +21,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from fnn import checks
+from fnn.describe import constructor
 from fnn.im2col import col2im, output_size, windows
 from fnn.kernels import max_and_argmax
 from fnn.layer import Layer
@@ -83,6 +84,7 @@ def _pool_layer(name, k, s, p, forward, backward) -> Layer:
     return Layer(name=name, init=init, apply=apply, backward=functools.update_wrapper(checked, backward))
 
 
+@constructor
 def max_pool2d(
     kernel_size, stride=None, padding=0, pad_value: float = -math.inf, *, name: str = "max_pool2d"
 ) -> Layer:
@@ -112,6 +114,7 @@ def max_pool2d(
     return _pool_layer(name, k, s, p, forward, backward)
 
 
+@constructor
 def avg_pool2d(
     kernel_size, stride=None, padding=0, count_include_pad: bool = True, *, name: str = "avg_pool2d"
 ) -> Layer:

@@ -12,6 +12,7 @@ import jax
 import jax.numpy as jnp
 
 from fnn import checks
+from fnn.describe import constructor
 from fnn.layer import Layer
 
 __all__ = ["FlattenCache", "flatten"]
@@ -21,6 +22,7 @@ class FlattenCache(NamedTuple):
     x: jax.Array  # (N, *in_shape); only its shape is used, free under jit
 
 
+@constructor
 def flatten(*, name: str = "flatten") -> Layer:
     """Flatten every axis but the batch axis."""
 
