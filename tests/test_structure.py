@@ -122,3 +122,19 @@ def test_every_module_is_reachable_from_import_fnn():
     modules = {p.stem for p in PACKAGE.glob("*.py") if not p.stem.startswith("_")}
     modules |= {p.name for p in PACKAGE.iterdir() if (p / "__init__.py").exists()}
     assert modules <= set(dir(fnn)), modules - set(dir(fnn))
+
+
+def test_importing_fnn_never_changes_matplotlibs_backend():
+    """Figures are Figure objects; only the user (or a notebook) chooses a backend."""
+    import subprocess
+    import sys
+
+    code = (
+        "import importlib, pkgutil, matplotlib\n"
+        "matplotlib.use('svg'); import fnn\n"
+        "for m in pkgutil.walk_packages(fnn.__path__, 'fnn.'):\n"
+        "    if m.name != 'fnn.__main__': importlib.import_module(m.name)\n"
+        "print(matplotlib.get_backend())\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT)
+    assert out.stdout.strip() == "svg"
