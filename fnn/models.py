@@ -18,12 +18,13 @@ from typing import Any, NamedTuple
 import jax
 import numpy as np
 
-from fnn import checkpoint, layers, provenance
+from fnn import checkpoint, checks, layers, provenance
 from fnn.layer import Layer, serial
 from fnn.optim import GradientTransformation, Schedule, make_optimizer, make_schedule
 
 __all__ = [
     "mlp",
+    "ACTIVATIONS",
     "cnn",
     "cnn_layers",
     "MODELS",
@@ -36,6 +37,7 @@ __all__ = [
 ]
 
 INPUT_SHAPE = (28, 28, 1)
+ACTIVATIONS = ("relu", "leaky_relu", "sigmoid", "tanh", "elu")
 
 
 def mlp(
@@ -45,14 +47,17 @@ def mlp(
     drop_rate: float = 0.0,
     num_classes: int = 10,
     weight_scale: float | None = None,
+    activation: str = "relu",
 ) -> Layer:
-    """A multilayer perceptron; `weight_scale` overrides He initialisation of every affine."""
+    """A multilayer perceptron; `weight_scale` overrides He initialisation of every affine;
+    `activation` names the hidden nonlinearity, one of ACTIVATIONS (constructors in fnn.layers)."""
+    make_activation = getattr(layers, checks.one_of("mlp", "activation", activation, ACTIVATIONS))
     stack = [layers.flatten()]
     for i, width in enumerate(hidden):
         stack.append(layers.affine(width, weight_scale=weight_scale, name=f"affine{i + 1}"))
         if batch_norm:
             stack.append(layers.batch_norm(name=f"batch_norm{i + 1}"))
-        stack.append(layers.relu())
+        stack.append(make_activation())
         if drop_rate:
             stack.append(layers.dropout(drop_rate))
     stack.append(layers.affine(num_classes, weight_scale=weight_scale, name="scores"))
