@@ -19,33 +19,28 @@ __all__ = ["main"]
 
 def _gradcheck(args: argparse.Namespace) -> int:
     from fnn import gradcheck
+    from fnn.gradcheck import table
 
+    if args.layer:
+        return _gradcheck_layer(args, gradcheck)
+    if stray := [f"--{k.replace('_', '-')}" for k in ("in_shape", "train", "plot") if getattr(args, k)]:
+        raise UsageError(f"{', '.join(stray)}: only with --layer FILE.py:FUNCTION")
     known = sorted({c.constructor for c in gradcheck.CASES})
     unknown = sorted(set(args.only or ()) - set(known))
     if unknown:
         raise UsageError(f"--only: no case named {', '.join(unknown)}; the names are {', '.join(known)}")
     json_file = _open_for_writing(args.json) if args.json else None  # fail before the work, not after
     cases = [c for c in gradcheck.CASES if not args.only or c.constructor in args.only]
-    header = (
-        f"{'case':<22} {'config':<58} {'equations':<40} {'max rel. error per array: autodiff / finite diff.'}"
-    )
-    print(header)
-    print("-" * len(header))
+    print(f"{table.HEADER}\n{'-' * len(table.HEADER)}")
     rows, failed = [], 0
     for case in cases:
         report = gradcheck.run_case(case, finite_differences=not args.no_fd)
-        ok = report.ok(args.tolerance)
-        failed += not ok
-        cells = "  ".join(
-            f"{e.name} {e.autodiff:.1e} / {'-' if e.finite_diff is None else f'{e.finite_diff:.1e}'}"
-            for e in report.errors
-        )
-        equations = ",".join(label.removeprefix("eq:") for label in report.equations)
-        print(
-            f"{report.constructor:<22} {report.config:<58} {equations:<40} {cells}{'' if ok else '  FAIL'}",
-            flush=True,
-        )
+        print(table.row(report, args.tolerance), flush=True)
         rows.append(report.as_dict(args.tolerance))
+        if not report.ok(args.tolerance):  # say what is wrong, below the row
+            failed += 1
+            lines, rows[-1]["diagnosis"] = table.diagnosis_lines(case, args.tolerance)
+            print("\n".join(lines), flush=True)
     print(f"{len(cases) - failed} of {len(cases)} cases below tolerance {args.tolerance:g} (float64)")
     if json_file:
         with json_file:
@@ -53,11 +48,38 @@ def _gradcheck(args: argparse.Namespace) -> int:
     return 1 if failed else 0
 
 
-def _open_for_writing(path: str):
+def _gradcheck_layer(args: argparse.Namespace, gradcheck) -> int:
+    """`--layer FILE.py:FUNCTION --in-shape DIMS`: print the diagnosis; 1 if any array is wrong."""
+    from fnn import plots
+    from fnn.gradcheck import user
+
+    json_file = _open_for_writing(args.json) if args.json else None  # fail before the work, not after
+    if args.plot:
+        _open_for_writing(args.plot, "--plot").close()
+    try:
+        layer, in_shape = user.load_layer(args.layer), user.parse_in_shape(args.in_shape)
+        batch = user.positive_int("--batch", args.batch)
+        options = dict(batch=batch, train=args.train, seed=args.seed, tolerance=args.tolerance)
+        # the user's apply and backward run inside diagnose: their exceptions are usage errors too
+        diagnosis = user.run_user_code(
+            f"diagnosing {layer.name}", gradcheck.diagnose, layer, in_shape, **options
+        )
+    except user.SpecError as e:  # --debug shows the user's traceback, the cause
+        raise UsageError(str(e)) from e.__cause__
+    print(diagnosis)
+    if json_file:
+        with json_file:
+            json.dump(diagnosis.as_dict(), json_file, indent=1)
+    if args.plot:
+        print(f"wrote {plots.save(gradcheck.error_figure(diagnosis), args.plot)}")
+    return 0 if diagnosis.ok else 1
+
+
+def _open_for_writing(path: str, flag: str = "--json"):
     try:
         return open(path, "w")
     except OSError as e:
-        raise UsageError(f"--json: cannot write {path}: {e.strerror}") from None
+        raise UsageError(f"{flag}: cannot write {path}: {e.strerror}") from None
 
 
 def _train(args: argparse.Namespace) -> int:
@@ -111,9 +133,10 @@ def build_parser(config_defaults: dict | None = None) -> argparse.ArgumentParser
     sub = parser.add_subparsers(dest="command", required=True)
 
     g = sub.add_parser(
-        "gradcheck", help="hand-written backward vs jax.vjp vs finite differences, every layer"
+        "gradcheck",
+        help="hand-written backward vs jax.vjp vs finite differences, every layer; --layer: diagnose yours",
     )
-    g.add_argument("--json", metavar="PATH", help="also write the table as JSON")
+    g.add_argument("--json", metavar="PATH", help="also write the table (or the diagnosis) as JSON")
     g.add_argument(
         "--tolerance", type=_positive_float, default=1e-9, help="max relative error (default 1e-9)"
     )
@@ -121,6 +144,12 @@ def build_parser(config_defaults: dict | None = None) -> argparse.ArgumentParser
         "--only", nargs="+", metavar="NAME", help="only these constructors, e.g. conv2d batch_norm"
     )
     g.add_argument("--no-fd", action="store_true", help="skip the finite-difference witness")
+    g.add_argument("--layer", metavar="FILE.py:FUNCTION", help="diagnose the Layer that FUNCTION() returns")
+    g.add_argument("--in-shape", metavar="DIMS", help="--layer's input shape per example, e.g. 8,8,3")
+    g.add_argument("--train", action="store_true", help="--layer in train mode")
+    g.add_argument("--batch", type=int, default=4, help="--layer's batch size N (default 4)")
+    g.add_argument("--seed", type=int, default=0, help="--layer's random draws (default 0)")
+    g.add_argument("--plot", metavar="PATH", help="--layer: draw |manual - autodiff| of each wrong array")
     g.set_defaults(run=_gradcheck)
 
     from fnn import settings

@@ -1,8 +1,11 @@
 """Proof that each hand-written backward is right: manual vs jax.vjp vs finite differences.
 
 `check` holds the checks (`check_layer`, `check_loss`) and their `Report`; `cases` the
-registry `CASES` that `fnn gradcheck` runs (`run_case`). Every public name is importable
-from here, e.g. `from fnn.gradcheck import CASES, check_layer`.
+registry `CASES` that `fnn gradcheck` runs (`run_case`), and `table` its lines. `diagnose`
+(the gradient doctor) says what is wrong with a backward, by the rules of `rules` (and
+`spatial`) on the evidence of `evidence`; `plot.error_figure` draws its error maps,
+`table.diagnose_case` diagnoses a registered case, `user` loads `--layer FILE.py:FUNCTION`.
+Every public name is importable from here, e.g. `from fnn.gradcheck import CASES, diagnose`.
 """
 
 from fnn.gradcheck.cases import CASES, Case, run_case
@@ -16,6 +19,9 @@ from fnn.gradcheck.check import (
     distinct_inputs,
     equation_labels,
 )
+from fnn.gradcheck.diagnose import KINDS, Diagnosis, Finding, diagnose
+from fnn.gradcheck.plot import error_figure
+from fnn.gradcheck.table import diagnose_case, loss_as_layer
 
 __all__ = [
     "ArrayError",
@@ -29,4 +35,11 @@ __all__ = [
     "equation_labels",
     "backward_that_ran",
     "distinct_inputs",
+    "KINDS",
+    "Finding",
+    "Diagnosis",
+    "diagnose",
+    "diagnose_case",
+    "loss_as_layer",
+    "error_figure",
 ]
