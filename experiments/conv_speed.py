@@ -1,4 +1,4 @@
-"""Convolution speed: the three implementations (direct, im2col, xla), forward and
+"""Convolution speed: the implementations (direct, im2col, xla, winograd), forward and
 forward + backward, across input and batch sizes, and the memory of im2col's column matrix.
 
 Question: what does each formulation cost? Each function is jitted and timed side by side,

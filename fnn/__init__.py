@@ -19,7 +19,7 @@ __all__ = ["Layer", "serial", "summary", "with_manual_vjp", "layers", "losses", 
 _LAZY = (
     "checkpoint", "checks", "cli", "data", "describe", "download", "experiment", "gradcheck", "im2col",
     "initializers", "kernels", "lock", "models", "optim", "parallel", "plots", "predict", "preprocess", "progress",
-    "provenance", "run", "runfolder", "runtime", "schedules", "settings", "step", "timing", "train",
+    "provenance", "run", "runfolder", "runtime", "schedules", "settings", "step", "timing", "train", "winograd",
 )  # fmt: skip
 
 

@@ -13,7 +13,7 @@ def test_every_layer_and_loss_is_registered():
     registered = {case.constructor for case in CASES}
     assert set(layers.__all__) | set(losses.LOSSES) <= registered
     conv_impls = {case.kwargs.get("impl") for case in CASES if case.constructor == "conv2d"}
-    assert conv_impls == {"auto", "direct", "im2col", "xla"}
+    assert conv_impls == {"auto", "direct", "im2col", "xla", "winograd"}
 
 
 def test_auto_cases_cover_both_sides_of_its_rule():

@@ -21,6 +21,7 @@ from fnn.layers.conv import (
     XlaConvCache,
     auto_impl,
 )
+from fnn.winograd import WinogradConvCache
 
 
 @st.composite
@@ -39,9 +40,17 @@ def window(draw, max_k=4, pool=False):
 
 
 @st.composite
+def winograd_window(draw):
+    """A 3x3, stride-1 window (what impl="winograd" runs), padding 0-2, odd and even output sizes."""
+    p = (draw(st.integers(0, 2)), draw(st.integers(0, 2)))
+    H, W = (draw(st.integers(max(1, 3 - 2 * pp), 8)) for pp in p)
+    return (3, 3), (1, 1), p, (H, W, draw(st.integers(1, 3)))
+
+
+@st.composite
 def conv_cases(draw):
-    k, s, p, in_shape = draw(window())
     impl = draw(st.sampled_from(CONV_IMPLS))
+    k, s, p, in_shape = draw(winograd_window() if impl == "winograd" else window())
     return layers.conv2d(draw(st.integers(1, 4)), k, s, p, impl), in_shape, False
 
 
@@ -153,7 +162,8 @@ def test_conv_forward_matches_numpy_loops_and_lax(x64, config, C_out, seed):
         )
         + params["b"]
     )
-    for impl in ("direct", "im2col", "xla"):
+    impls = ("direct", "im2col", "xla") + (("winograd",) if (k, s) == ((3, 3), (1, 1)) else ())
+    for impl in impls:
         y, _, _ = layers.conv2d(C_out, k, s, p, impl).apply(params, {}, x)
         assert y.shape == (2, *out_shape)
         np.testing.assert_allclose(y, reference, rtol=1e-10, atol=1e-10, err_msg=impl)
@@ -177,14 +187,15 @@ def test_pool_forward_matches_numpy_loops_and_reduce_window(x64, config, seed, c
     np.testing.assert_allclose(y_avg, expected, rtol=1e-10, atol=1e-12)
 
 
-@pytest.mark.parametrize("C_in", [1, 7])  # auto: k_h k_w C_in = 9 runs im2col, 63 runs xla
-def test_the_conv_impls_agree_forward_and_backward_in_float32(C_in):
+# auto: k_h k_w C_in = 9 runs im2col, 63 runs xla; winograd runs stride 1 only (odd output 11x10 here)
+@pytest.mark.parametrize("C_in, stride", [(1, 2), (7, 2), (3, 1)])
+def test_the_conv_impls_agree_forward_and_backward_in_float32(C_in, stride):
     x = jax.random.normal(jax.random.key(0), (4, 12, 11, C_in))
     results = {}
-    _, params, _ = layers.conv2d(5, 3, 2, 1).init(jax.random.key(1), x.shape[1:])
-    dy = jax.random.normal(jax.random.key(2), (4, 6, 6, 5))
-    for impl in CONV_IMPLS:
-        layer = layers.conv2d(5, 3, 2, 1, impl)
+    out_shape, params, _ = layers.conv2d(5, 3, stride, 1).init(jax.random.key(1), x.shape[1:])
+    dy = jax.random.normal(jax.random.key(2), (4, *out_shape))
+    for impl in CONV_IMPLS if stride == 1 else [i for i in CONV_IMPLS if i != "winograd"]:
+        layer = layers.conv2d(5, 3, stride, 1, impl)
 
         @jax.jit  # one compilation instead of one per eager op
         def forward_backward(params, x, dy, layer=layer):
@@ -216,6 +227,8 @@ def test_each_conv_impl_runs_its_own_path_and_auto_follows_its_rule(kernel_size,
     assert conv_cache_type("direct", kernel_size, C_in) is DirectConvCache
     assert conv_cache_type("im2col", kernel_size, C_in) is Im2colConvCache
     assert conv_cache_type("xla", kernel_size, C_in) is XlaConvCache  # also for a small patch
+    if kernel_size == 3:
+        assert conv_cache_type("winograd", kernel_size, C_in) is WinogradConvCache
     k = (kernel_size, kernel_size) if isinstance(kernel_size, int) else kernel_size
     small = k[0] * k[1] * C_in <= AUTO_IM2COL_MAX_PATCH
     assert conv_cache_type("auto", kernel_size, C_in) is (Im2colConvCache if small else XlaConvCache)

@@ -67,9 +67,12 @@ def _conv_cases() -> list[Case]:
             Case("conv2d", (2, 3), {"stride": 2, "padding": 0, "impl": impl}, (8, 8, 2)),  # floor drops a row
             Case("conv2d", (2, 5), {"impl": impl}, (5, 5, 2)),  # kernel = input size
         ]
-    return cases + [  # auto: k_h k_w C_in = 9 (the MNIST first layer) runs im2col, 72 runs xla
+    # auto: k_h k_w C_in = 9 (the MNIST first layer) runs im2col, 72 runs xla; winograd: 3x3, stride 1
+    return cases + [
         Case("conv2d", (3, 3), {"stride": 1, "padding": 1, "impl": "auto"}, (6, 5, 1)),
         Case("conv2d", (4, 3), {"stride": 2, "padding": 1, "impl": "auto"}, (7, 6, 8)),
+        Case("conv2d", (4, 3), {"padding": 1, "impl": "winograd"}, (6, 5, 3)),  # odd output width
+        Case("conv2d", (3, 3), {"padding": (2, 0), "impl": "winograd"}, (5, 7, 2)),  # pad 2 and 0
     ]
 
 

@@ -1,4 +1,4 @@
-"""2-D convolution (cross-correlation, as in the assignment), three implementations and a chooser.
+"""2-D convolution (cross-correlation, as in the assignment), four implementations and a chooser.
 
 Shapes: x (N, H_in, W_in, C_in) NHWC; W (k_h, k_w, C_in, C_out) HWIO; b (C_out,);
 y (N, H_out, W_out, C_out) with H_out = (H_in + 2p - k) // s + 1 (eq:conv-size).
@@ -11,7 +11,8 @@ with its own cache type, and runs exactly what its name says:
 - "im2col": every window as a row, one matmul; backward through col2im (eq:conv-im2col-*);
 - "xla": `lax.conv_general_dilated` forward; backward by hand with the same primitive: dx is a
   transposed convolution of dy with the flipped kernel, dW a convolution of x with dy
-  (eq:conv-dx-transposed, eq:conv-dW-conv).
+  (eq:conv-dx-transposed, eq:conv-dW-conv);
+- "winograd": F(2x2, 3x3) for stride-1 3x3 kernels, 16 batched matmuls (fnn/winograd.py; not in auto).
 "auto" (the default) is the one place that chooses per shape (`auto_impl`), at trace time; its
 backward runs the backward of the impl its forward chose. Derivation: derivations/conv.tex.
 """
@@ -31,12 +32,13 @@ from fnn.im2col import col2im, im2col, offset_slices, output_size, pad
 from fnn.initializers import he_normal
 from fnn.kernels import sum_rows
 from fnn.layer import Layer
+from fnn.winograd import check_supported, winograd_backward, winograd_forward
 
 __all__ = [
     "DirectConvCache", "Im2colConvCache", "XlaConvCache", "conv2d", "CONV_IMPLS", "AUTO_IM2COL_MAX_PATCH", "auto_impl",
 ]  # fmt: skip
 
-CONV_IMPLS = ("auto", "direct", "im2col", "xla")
+CONV_IMPLS = ("auto", "direct", "im2col", "xla", "winograd")
 AUTO_IM2COL_MAX_PATCH = 54  # largest k_h k_w C_in that auto runs by im2col
 _NHWC = ("NHWC", "HWIO", "NHWC")
 
@@ -213,8 +215,8 @@ def auto_backward(params: dict, cache, dy: jax.Array, *, s: Pair, p: Pair):
 
 
 auto_backward.by_cache = {Im2colConvCache: im2col_backward, XlaConvCache: xla_backward}
-_FORWARD = {"direct": direct_forward, "im2col": im2col_forward, "xla": xla_forward, "auto": auto_forward}
-_BACKWARD = {"direct": direct_backward, "im2col": im2col_backward, "xla": xla_backward, "auto": auto_backward}
+_FORWARD = {"direct": direct_forward, "im2col": im2col_forward, "xla": xla_forward, "winograd": winograd_forward, "auto": auto_forward}  # fmt: skip
+_BACKWARD = {"direct": direct_backward, "im2col": im2col_backward, "xla": xla_backward, "winograd": winograd_backward, "auto": auto_backward}  # fmt: skip
 
 
 def _checked(name: str, k: Pair, C_out: int, params: dict, x: jax.Array) -> tuple[dict, jax.Array]:
@@ -250,7 +252,7 @@ def conv2d(
     Args:
         out_channels: C_out.
         kernel_size, stride, padding: an int or a (height, width) pair; padding may be 0.
-        impl: "auto" (chooses per shape), "direct", "im2col" or "xla": same results.
+        impl: "auto" (per shape), "direct", "im2col", "xla" or "winograd" (3x3, stride 1): same results.
         weight_scale: std of the initial W; None for He initialisation sqrt(2 / (k_h k_w C_in)).
     """
     checks.positive_int(name, "out_channels", out_channels)
@@ -258,6 +260,8 @@ def conv2d(
     s = checks.int_pair(name, "stride", stride)
     p = checks.int_pair(name, "padding", padding, minimum=0)
     checks.one_of(name, "impl", impl, CONV_IMPLS)
+    if impl == "winograd":
+        check_supported(name, k, s)  # 3x3, stride 1
     weight_scale = checks.optional_positive(name, "weight_scale", weight_scale)
     forward = _FORWARD[impl]
 
