@@ -14,7 +14,9 @@ import pytest
             marks=pytest.mark.slow,  # compiles the CNN step four ways: ~10 s
         ),
         ("epoch", ["--train-size", "64", "--batch-size", "32", "--repeats", "1", "--models", "cnn"]),
-        ("conv", ["--quick", "--repeats", "1"]),
+        pytest.param(
+            "conv", ["--quick", "--repeats", "1"], marks=pytest.mark.slow
+        ),  # 9.5 s cold, winograd stages
         ("vs_torch", ["--repeats", "1", "--batch-size", "8", "--models", "mlp"]),
     ],
 )

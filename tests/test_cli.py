@@ -256,7 +256,9 @@ def test_two_runs_on_one_folder_the_second_fails_at_once_naming_the_first(tiny_n
         child.wait()
 
 
-@pytest.mark.parametrize("signum, status", [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
+@pytest.mark.parametrize(
+    "signum, status", [(signal.SIGINT, 130), pytest.param(signal.SIGTERM, 143, marks=pytest.mark.slow)]
+)
 def test_a_signal_stops_training_with_one_line_and_an_intact_checkpoint(tiny_npz, tmp_path, signum, status):
     from fnn import checkpoint
 

@@ -173,7 +173,14 @@ def test_local_lists_the_wrong_indices_worst_first():
     assert finding.kind == "local" and finding.where[0] == LOCAL[2] and set(finding.where) == set(LOCAL)
 
 
-@pytest.mark.parametrize("case", CASES, ids=lambda c: f"{c.constructor}{c.config()}")
+_FIRST_OF_EACH = {
+    id(next(c for c in CASES if c.constructor == name)) for name in {c.constructor for c in CASES}
+}
+# The default suite diagnoses the first case of each constructor; `-m slow` all of them (15 s cold).
+_NO_ALARM = [pytest.param(c, marks=() if id(c) in _FIRST_OF_EACH else pytest.mark.slow) for c in CASES]
+
+
+@pytest.mark.parametrize("case", _NO_ALARM, ids=lambda c: f"{c.constructor}{c.config()}")
 def test_every_registered_case_is_ok_over_three_seeds(case):
     """No false alarms: one layer per case, so the 3 seeds share its compilation."""
     if case.constructor in layers.__all__:

@@ -30,7 +30,9 @@ def small_cnn(impl):
     )
 
 
-@pytest.mark.parametrize("impl", ["direct", "im2col", "xla"])
+@pytest.mark.parametrize(
+    "impl", [pytest.param("direct", marks=pytest.mark.slow), "im2col", "xla"]
+)  # direct: slow to compile
 @pytest.mark.parametrize("train", [True, False])
 def test_whole_network_manual_gradient_equals_jax_grad_of_the_loss(impl, train, x64):
     model = small_cnn(impl)
