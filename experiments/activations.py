@@ -40,7 +40,6 @@ from matplotlib.figure import Figure
 from fnn import experiment, models, plots, runtime, step
 from fnn.layers.activations import ActivationCache
 from fnn.losses import softmax_cross_entropy
-from fnn.run import train
 
 RECIPE = models.RECIPES["mlp"]
 RELU_LIKE = ("relu", "leaky_relu", "elu")
@@ -110,23 +109,15 @@ def _train_with_probes(config, mnist, model, seed, probe, label):
     """`fnn.run.train` with the mlp recipe; `probe(params, state)` runs at log-spaced steps.
 
     Returns (the RunResult, [(step, norms, dead fractions), ...])."""
-    steps_per_epoch = len(mnist.train.x) // config.batch_size
-    total = config.epochs * steps_per_epoch
+    total = config.epochs * (len(mnist.train.x) // config.batch_size)
     recipe = RECIPE._replace(epochs=config.epochs, lr=config.lr, batch_size=config.batch_size)
-    optimizer = recipe.make_optimizer(steps_per_epoch)
     probe_at = set(np.unique(np.geomspace(1, total, config.probes).astype(int) - 1).tolist())
     records = []
-    result = train(
-        model,
-        mnist,
-        optimizer,
-        epochs=config.epochs,
-        batch_size=config.batch_size,
-        seed=seed,
-        lr_schedule=recipe.lr_schedule(steps_per_epoch),
-        epoch=_probing_epoch(model, optimizer, config.batch_size, probe, probe_at, records),
-        label=label,
-    )
+
+    def probing(optimizer):
+        return _probing_epoch(model, optimizer, config.batch_size, probe, probe_at, records)
+
+    result = experiment.train_recipe(model, mnist, recipe, seed=seed, label=label, epoch=probing)
     return result, records
 
 

@@ -48,8 +48,7 @@ from matplotlib.figure import Figure
 
 from fnn import checks, experiment, layers, models, plots
 from fnn.layer import Layer, serial
-from fnn.run import train
-from fnn.train import predict
+from fnn.train import best_epoch, predict
 
 RECIPE = models.RECIPES["mlp"]
 VARIANTS = ("inverted", "unscaled")
@@ -136,19 +135,10 @@ def _activation_ratio(model, params, state, x, seed):
 
 def _one_run(config, mnist, drop_rate, variant, seed):
     model = mlp(config.hidden, drop_rate, variant)
-    steps_per_epoch = len(mnist.train.x) // config.batch_size
     recipe = RECIPE._replace(epochs=config.epochs, lr=config.lr, batch_size=config.batch_size)
-    result = train(
-        model,
-        mnist,
-        recipe.make_optimizer(steps_per_epoch),
-        epochs=config.epochs,
-        batch_size=config.batch_size,
-        seed=seed,
-        lr_schedule=recipe.lr_schedule(steps_per_epoch),
-        label=f"{variant} q={drop_rate} seed {seed}",
-    )
-    best = max(result.history, key=lambda h: h["val_accuracy"])
+    label = f"{variant} q={drop_rate} seed {seed}"
+    result = experiment.train_recipe(model, mnist, recipe, seed=seed, label=label)
+    best = result.history[best_epoch(result.history) - 1]
     scores = predict(model, result.params, result.state, mnist.train.x)
     train_accuracy = float((scores.argmax(1) == mnist.train.labels).mean())
     probe = jnp.asarray(mnist.validation.x[:1000])

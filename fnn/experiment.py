@@ -28,7 +28,7 @@ from fnn import models, plots, run, runfolder, runtime
 from fnn.data import MNIST, Split
 from fnn.layer import Layer
 
-__all__ = ["main", "load_data", "confusion_matrix", "classifier_run", "classifier_plot"]
+__all__ = ["main", "load_data", "confusion_matrix", "train_recipe", "classifier_run", "classifier_plot"]
 
 
 def load_data(path: str | None, *, train_size: int | None = None, seed: int = 0) -> MNIST:
@@ -107,23 +107,34 @@ def confusion_matrix(labels: np.ndarray, predicted: np.ndarray, num_classes: int
     return counts
 
 
+def train_recipe(
+    model: Layer, mnist: MNIST, recipe: models.Recipe, *, seed: int, label: str, epoch=None
+) -> run.RunResult:
+    """`fnn.run.train` with `recipe`'s epochs, batch size, optimizer and schedule (over this
+    training set's steps per epoch). `epoch(optimizer) -> fnn.step.Epoch`, if given, builds a
+    custom epoch driver around the recipe's optimizer (e.g. one that measures as it trains)."""
+    steps_per_epoch = len(mnist.train.x) // recipe.batch_size
+    optimizer = recipe.make_optimizer(steps_per_epoch)
+    return run.train(
+        model,
+        mnist,
+        optimizer,
+        epochs=recipe.epochs,
+        batch_size=recipe.batch_size,
+        seed=seed,
+        lr_schedule=recipe.lr_schedule(steps_per_epoch),
+        epoch=None if epoch is None else epoch(optimizer),
+        label=label,
+    )
+
+
 def classifier_run(
     model: Layer, mnist: MNIST, recipe: models.Recipe, *, seed: int, label: str, shown: int = 32
 ) -> dict:
     """`fnn.run.train` with `recipe` (epochs, batch size, optimizer, schedule), then the numbers
     behind the curves, the confusion matrix and the misclassified digits of the `mlp` and `cnn`
     experiments."""
-    steps_per_epoch = len(mnist.train.x) // recipe.batch_size
-    result = run.train(
-        model,
-        mnist,
-        recipe.make_optimizer(steps_per_epoch),
-        epochs=recipe.epochs,
-        batch_size=recipe.batch_size,
-        seed=seed,
-        lr_schedule=recipe.lr_schedule(steps_per_epoch),
-        label=label,
-    )
+    result = train_recipe(model, mnist, recipe, seed=seed, label=label)
     predicted = result.test_scores.argmax(axis=1)
     wrong = np.flatnonzero(predicted != mnist.test.labels)
     mean = 0.0 if mnist.pixel_mean is None else mnist.pixel_mean
