@@ -1,8 +1,9 @@
-"""MLP on MNIST: training curves, test accuracy, confusion matrix, misclassified digits.
+"""MLP on MNIST: training curves, test accuracy over seeds, confusion matrix, mistakes.
 
 Question (assignment 1): train the fully connected network with SGD + momentum and report
 the loss per iteration, the train/validation accuracy per epoch and the test accuracy.
-Figures: curves.png, confusion.png, misclassified.png.
+Runs the `mlp` recipe (`fnn.models.RECIPES`) once per seed. Figures (first seed):
+curves.png, confusion.png, misclassified.png.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 from pathlib import Path
 
+from experiments import latex
 from fnn import experiment, models
 
 RECIPE = models.RECIPES["mlp"]
@@ -24,23 +26,37 @@ class Config:
     weight_decay: float = RECIPE.weight_decay
     drop_rate: float = RECIPE.drop_rate
     hidden: tuple = (512, 256)
-    seed: int = 0
+    seeds: tuple = (0, 1, 2)
     data: str | None = None
     train_size: int | None = None  # None: all 55,000
 
 
-QUICK = {"epochs": 3, "hidden": (64,), "train_size": 4000}
+QUICK = {"epochs": 3, "hidden": (64,), "train_size": 4000, "seeds": (0, 1)}
 
 
 def run(config: Config) -> dict:
-    mnist = experiment.load_data(config.data, train_size=config.train_size, seed=config.seed)
     recipe = RECIPE._replace(**{f: getattr(config, f) for f in RECIPE._fields if hasattr(config, f)})
-    model = models.mlp(config.hidden, drop_rate=config.drop_rate)
-    return experiment.classifier_run(model, mnist, recipe, seed=config.seed, label="mlp")
+    return experiment.classifier_seeds(
+        lambda: models.mlp(config.hidden, drop_rate=config.drop_rate),
+        recipe,
+        seeds=config.seeds,
+        data=config.data,
+        train_size=config.train_size,
+        label="mlp",
+    )
 
 
 def plot(results: dict, out: Path) -> None:
     experiment.classifier_plot(results, out, "MLP")
+
+
+def section(r: dict) -> str:
+    return latex.classifier_section(
+        r,
+        "mlp",
+        "MLP",
+        "The fully connected network of the assignment (Table~\\ref{tab:architectures}), momentum SGD.",
+    )
 
 
 def main(argv=None) -> Path:

@@ -17,7 +17,7 @@ __all__ = ["Layer", "serial", "summary", "with_manual_vjp", "layers", "losses", 
 
 # The submodules loaded on first access (PEP 562), e.g. `fnn.models` after `import fnn`.
 _LAZY = (
-    "checkpoint", "checks", "cli", "data", "describe", "download", "experiment", "gradcheck", "im2col",
+    "checkpoint", "checks", "cli", "codehash", "data", "describe", "download", "experiment", "gradcheck", "im2col",
     "initializers", "kernels", "lock", "models", "optim", "parallel", "plots", "predict", "preprocess", "progress",
     "provenance", "run", "runfolder", "runtime", "schedules", "settings", "step", "timing", "train", "winograd",
 )  # fmt: skip

@@ -4,8 +4,9 @@ An experiment is a frozen dataclass of settings, `run(config) -> dict` (the numb
 `plot(results, out_dir)` (the figures). `main(...)` turns the dataclass into flags
 (`--epochs 3`, `--lrs 0.01,0.1` for tuples), applies `--quick` (a reduced configuration that
 runs in seconds, used by the tests), writes `config.json` (`fnn.runfolder.write_config`: every
-setting, the fnn and jax versions, the device) and `results.json`, and draws the figures
-into `results/<name>/` or `--out DIR`. Every model an experiment trains goes through
+setting, the fnn and jax versions, the device) and `results.json` (with `provenance`:
+the commit and the hashes of the code it depends on, `fnn.codehash.record`), and draws the
+figures into `results/<name>/` or `--out DIR`. Every model an experiment trains goes through
 `fnn.run.train`, the pipeline `fnn train` uses.
 """
 
@@ -23,12 +24,21 @@ from typing import Any
 import jax
 import numpy as np
 
+from fnn import codehash, models, plots, run, runfolder, runtime
 from fnn import data as data_lib
-from fnn import models, plots, run, runfolder, runtime
 from fnn.data import MNIST, Split
 from fnn.layer import Layer
+from fnn.train import best_epoch
 
-__all__ = ["main", "load_data", "confusion_matrix", "train_recipe", "classifier_run", "classifier_plot"]
+__all__ = [
+    "main",
+    "load_data",
+    "confusion_matrix",
+    "train_recipe",
+    "classifier_run",
+    "classifier_seeds",
+    "classifier_plot",
+]
 
 
 def load_data(path: str | None, *, train_size: int | None = None, seed: int = 0) -> MNIST:
@@ -88,6 +98,7 @@ def main(
     results = run_experiment(config)
     results["seconds"] = time.perf_counter() - start
     results["quick"] = args.quick
+    results["provenance"] = codehash.record(sys.modules[run_experiment.__module__].__file__)
     plot(results, out)
     (out / "results.json").write_text(json.dumps(results, indent=1, default=_jsonable))
     print(f"experiments.{name}: wrote {out} in {results['seconds']:.0f}s", file=sys.stderr)
@@ -153,19 +164,64 @@ def classifier_run(
     }
 
 
+def classifier_seeds(
+    make_model: Callable[[], Layer],
+    recipe: models.Recipe,
+    *,
+    seeds: Sequence[int],
+    data: str | None,
+    train_size: int | None,
+    label: str,
+) -> dict:
+    """`classifier_run` once per seed (the seed draws the validation split, the initial
+    weights, the batch order and the dropout masks): every seed's test accuracy, best epoch
+    and training time, and the first seed's curves, confusion matrix and mistakes."""
+    if not seeds:
+        raise ValueError("classifier_seeds: give at least one seed")
+    runs = []
+    for seed in seeds:
+        mnist = load_data(data, train_size=train_size, seed=seed)
+        result = classifier_run(make_model(), mnist, recipe, seed=seed, label=f"{label} seed {seed}")
+        history = result["history"]
+        runs.append(
+            {
+                "seed": seed,
+                "test_accuracy": result["test_accuracy"],
+                "best_epoch": best_epoch(history),
+                "train_seconds": sum(h["train_seconds"] for h in history),
+                **({"detail": result} if not runs else {}),
+            }
+        )
+    return {
+        "seeds": list(seeds),
+        "train_size": len(mnist.train.x),
+        "validation_size": len(mnist.validation.labels),
+        "test_size": len(mnist.test.labels),
+        "test_accuracy": [r["test_accuracy"] for r in runs],
+        "train_seconds": [r["train_seconds"] for r in runs],
+        "runs": runs,
+    }
+
+
 def classifier_plot(results: dict, out: Path, name: str) -> None:
-    acc = 100 * results["test_accuracy"]
+    """The first seed's curves, confusion matrix and misclassified digits."""
+    first = results["runs"][0]
+    detail, seed = first["detail"], first["seed"]
+    acc = 100 * detail["test_accuracy"]
     plots.save(
-        plots.training_curves(results["history"], f"{name}: test accuracy {acc:.2f}%"), out / "curves.png"
+        plots.training_curves(detail["history"], f"{name}, seed {seed}: test accuracy {acc:.2f}%"),
+        out / "curves.png",
     )
     plots.save(
-        plots.confusion(np.asarray(results["confusion"]), f"{name}: confusion matrix (test)"),
+        plots.confusion(np.asarray(detail["confusion"]), f"{name}, seed {seed}: confusion matrix (test)"),
         out / "confusion.png",
     )
-    wrong = results["misclassified"]
+    wrong = detail["misclassified"]
     images = np.asarray(wrong["images"], np.uint8).reshape(-1, 28, 28)
     captions = [f"#{i}: {t} -> {p}" for i, t, p in zip(wrong["index"], wrong["true"], wrong["predicted"])]
     plots.save(
-        plots.digit_grid(images, captions, f"{name}: misclassified test digits (true -> predicted)"),
+        plots.digit_grid(
+            images, captions, f"{name}, seed {seed}: misclassified test digits (true -> predicted)"
+        ),
         out / "misclassified.png",
     )

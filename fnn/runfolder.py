@@ -39,7 +39,8 @@ RUN_FILES = (
 
 
 def write_config(out: Path, settings: dict) -> dict:
-    """Write `settings` with the fnn and jax versions and the device to out/config.json."""
+    """Write `settings` with the fnn and jax versions, the device and the host (processor,
+    cores, Python) to out/config.json."""
     import fnn
 
     record = {
@@ -47,6 +48,7 @@ def write_config(out: Path, settings: dict) -> dict:
         "fnn": fnn.__version__,
         "jax": jax.__version__,
         "device": runtime.describe_devices(),
+        "host": {k: v for k, v in runtime.device_info().items() if k in ("cpu", "cores", "python")},
     }
     out.mkdir(parents=True, exist_ok=True)
     (out / "config.json").write_text(json.dumps(record, indent=1))

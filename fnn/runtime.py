@@ -21,14 +21,16 @@ from __future__ import annotations
 
 import ctypes
 import functools
+import os
 import platform
 import sys
+from pathlib import Path
 
 import jax
 import jax.numpy as jnp
 from jax import lax
 
-__all__ = ["jit", "compiler_options", "keep_freed_memory", "describe_devices", "device_info"]
+__all__ = ["jit", "compiler_options", "keep_freed_memory", "describe_devices", "device_info", "cpu_name"]
 
 _CPU_OPTIONS = {"xla_cpu_experimental_ynn_fusion_type": "LIBRARY_FUSION_TYPE_INDIVIDUAL_DOT"}
 # glibc <malloc.h>: mallopt parameters
@@ -84,5 +86,17 @@ def device_info() -> dict:
         "devices": jax.device_count(),
         "jax": jax.__version__,
         "python": platform.python_version(),
-        "cpu": platform.processor() or platform.machine(),
+        "cpu": cpu_name(),
+        "cores": len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count(),
     }
+
+
+def cpu_name() -> str:
+    """The processor's model name (Linux: /proc/cpuinfo), else what `platform` knows."""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.partition(":")[2].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()

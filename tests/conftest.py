@@ -83,3 +83,26 @@ def tiny_npz(tmp_path):
     path = tmp_path / "tiny.npz"
     np.savez(path, x_train=x_train, y_train=y_train, x_test=x_test, y_test=y_test)
     return str(path)
+
+
+@pytest.fixture(scope="session")
+def quick_experiment(tmp_path_factory):
+    """run(name) -> (out_dir, results): `python -m experiments.<name> --quick` into a temporary
+    folder (once per session and name), checking the records every experiment writes."""
+    import importlib
+    import json
+
+    root, done = tmp_path_factory.mktemp("results"), {}
+
+    def run(name):
+        if name not in done:
+            out = importlib.import_module(f"experiments.{name}").main(["--quick", "--out", str(root / name)])
+            results = json.loads((out / "results.json").read_text())
+            config = json.loads((out / "config.json").read_text())
+            assert config["quick"] and "jax" in config and "device" in config
+            assert results["quick"] is True
+            done[name] = out, results
+        return done[name]
+
+    run.root = root
+    return run

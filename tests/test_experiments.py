@@ -1,179 +1,142 @@
-"""Every experiment runs end to end with --quick and writes its figures and numbers."""
+"""The recipe experiments (mlp, cnn, cnn_bn), filters, and the report that collects every
+experiment: sections built from results.json, the --check that ties results to their code,
+the README's recipe table. Each other experiment has its own tests/test_experiments_<name>.py."""
 
 import json
+import shutil
+import subprocess
+from pathlib import Path
 
 import pytest
 
-from experiments import report
+from experiments import latex, report
 
-
-@pytest.fixture(scope="module")
-def quick_results(tmp_path_factory):
-    root = tmp_path_factory.mktemp("results")
-    return root
-
-
-def run_quick(name, root):
-    import importlib
-
-    out = importlib.import_module(f"experiments.{name}").main(["--quick", "--out", str(root / name)])
-    results = json.loads((out / "results.json").read_text())
-    config = json.loads((out / "config.json").read_text())
-    assert config["quick"] and "jax" in config and "device" in config
-    assert results["quick"] is True
-    return out, results
+ROOT = Path(__file__).resolve().parent.parent
 
 
 def pngs(out):
     return sorted(p.name for p in out.glob("*.png"))
 
 
-def test_mlp(quick_results):
-    out, r = run_quick("mlp", quick_results)
+@pytest.mark.parametrize("name", ["mlp", "cnn", "cnn_bn"])
+def test_recipe_experiment_runs_every_seed_and_keeps_the_first_seeds_detail(quick_experiment, name):
+    out, r = quick_experiment(name)
     assert pngs(out) == ["confusion.png", "curves.png", "misclassified.png"]
-    assert r["test_accuracy"] > 0.8
-    assert sum(map(sum, r["confusion"])) == r["test_size"]
-    assert len(r["misclassified"]["index"]) == min(32, round(r["test_size"] * (1 - r["test_accuracy"])))
+    assert r["seeds"] == [0, 1] and [x["seed"] for x in r["runs"]] == [0, 1]
+    assert len(r["test_accuracy"]) == 2 and min(r["test_accuracy"]) > 0.8
+    assert r["test_accuracy"][0] != r["test_accuracy"][1]  # the seeds are different runs
+    detail = r["runs"][0]["detail"]
+    assert "detail" not in r["runs"][1]
+    assert sum(map(sum, detail["confusion"])) == r["test_size"] == 10000
+    assert len(detail["misclassified"]["index"]) == min(
+        32, round(r["test_size"] * (1 - detail["test_accuracy"]))
+    )
+    assert r["train_size"] == (4000 if name == "mlp" else 1500)
+    history = detail["history"]
+    assert 1 <= r["runs"][0]["best_epoch"] <= len(history)
+    text = latex.classifier_section(r, name, name, "A model.")
+    for label in (f"sec:exp-{name}", f"tab:{name}-epochs", f"fig:{name}-curves", f"fig:{name}-confusion"):
+        assert label in text
+    assert latex.pm(r["test_accuracy"], 2, 100) in text
+    assert f"{100 * history[0]['train_accuracy']:.2f}" in text  # the epoch table, from the history
 
 
-def test_cnn(quick_results):
-    out, r = run_quick("cnn", quick_results)
-    assert pngs(out) == ["confusion.png", "curves.png", "misclassified.png"]
-    assert r["test_accuracy"] > 0.8
+def test_cnn_bn_uses_its_recipe_and_batch_norm(quick_experiment):
+    _, r = quick_experiment("cnn_bn")
+    config = json.loads((quick_experiment.root / "cnn_bn" / "config.json").read_text())
+    assert config["recipe"] == "cnn-bn" and config["batch_norm"] is True and config["lr"] == 0.1
+    assert r["provenance"]["code"]["experiments/cnn.py"]  # cnn_bn runs cnn's pipeline
 
 
-def test_optimizers_momentum_beats_sgd_at_equal_budget(quick_results):
-    out, r = run_quick("optimizers", quick_results)
-    assert pngs(out) == ["loss.png", "lr_sweep.png"]
-    assert set(r["runs"]) == {"sgd", "momentum", "nesterov", "rmsprop", "adam"}
-    assert r["runs"]["momentum"]["final_loss"] < r["runs"]["sgd"]["final_loss"]
-
-
-def test_losses(quick_results):
-    out, r = run_quick("losses", quick_results)
-    assert pngs(out) == ["curves.png"]
-    assert r["softmax_cross_entropy"]["test_accuracy"] > 0.8 and r["multiclass_svm"]["test_accuracy"] > 0.8
-
-
-def test_batch_norm_is_less_sensitive_to_init_scale(quick_results):
-    out, r = run_quick("batch_norm", quick_results)
-    assert pngs(out) == ["batch_size.png", "init_scale.png", "modes.png"]
-    assert r["val_accuracy_spread_with_bn"] < r["val_accuracy_spread_without_bn"]
-    modes = {k: v[-1] for k, v in r["modes"].items()}
-    assert modes["train mode, batches of 1"] < 0.3 < modes["test mode (running statistics)"]
-
-
-def test_gradients_below_tolerance(quick_results):
-    out, r = run_quick("gradients", quick_results)
-    assert pngs(out) == ["fd_step.png"]
-    assert r["max_error"] < r["tolerance"]
-    assert min(r["fd_error_float64"]) < min(r["fd_error_float32"])
-
-
-def test_conv_speed(quick_results):
-    out, r = run_quick("conv_speed", quick_results)
-    assert pngs(out) == ["speed.png"]
-    (row,) = r["rows"]
-    assert row["xla_vs_xla_forward_backward"] == 1.0 and row["direct_forward_backward_ms"] > 0
-
-
-def test_filters(quick_results):
-    out, r = run_quick("filters", quick_results)
+def test_filters(quick_experiment):
+    out, r = quick_experiment("filters")
     assert pngs(out) == ["digit.png", "features_conv1.png", "features_conv2.png", "filters.png"]
     assert len(r["filters"]) == 32 and len(r["feature_maps"]["conv2"]) == 64
+    assert 0 <= r["contrast_filters"] <= 32 and r["run"]["epochs"] == 1
+    from experiments import filters
+
+    text = filters.section(r)
+    assert "fig:filters-filters" in text and f"{r['contrast_filters']} of 32" in text
 
 
-def test_report_collects_everything_and_lists_what_is_missing(quick_results, tmp_path):
-    text, missing = report.build(quick_results, tmp_path / "REPORT.md")
+def test_results_record_their_provenance(quick_experiment):
+    _, r = quick_experiment("mlp")
+    p = r["provenance"]
+    assert len(p["commit"]) == 40 and isinstance(p["dirty"], bool) and p["fnn_version"]
+    assert {"experiments/mlp.py", "fnn/experiment.py", "fnn/layers/affine.py"} <= set(p["code"])
+    assert "experiments/latex.py" not in p["code"]  # prose only: it cannot change a number
+
+
+def _copy(quick_experiment, tmp_path, names):
+    results = tmp_path / "results"
+    for name in names:
+        quick_experiment(name)
+        shutil.copytree(quick_experiment.root / name, results / name)
+    return results
+
+
+def test_report_builds_each_section_and_lists_what_is_missing(quick_experiment, tmp_path):
+    results = _copy(quick_experiment, tmp_path, ["mlp", "filters"])
+    text, missing = report.build(results, tmp_path / "body.tex")
+    assert missing == [n for n in report.EXPERIMENTS if n not in ("mlp", "filters")]
+    assert "\\section{Setup}" in text and "sec:exp-mlp" in text and "sec:exp-filters" in text
+    assert "quick run" in text and "python -m experiments.optimizers" in text
+    assert (tmp_path / "body.tex").read_text() == text
+
+
+def test_check_names_missing_quick_and_stale_results_and_a_wrong_readme(quick_experiment, tmp_path):
+    results = _copy(quick_experiment, tmp_path, ["mlp", "cnn", "cnn_bn"])
+    readme = tmp_path / "README.md"
+    found = report.load(results)
+    readme.write_text(
+        f"intro\n{report.README_BEGIN}\n{report.recipe_table(found)}\n{report.README_END}\nend\n"
+    )
+    problems = report.check(results, readme)
+    assert "mlp: a --quick run, not the full experiment" in problems
+    assert "optimizers: no results (run python -m experiments.optimizers)" in problems
+    assert not any(p.startswith("README") or "code changed" in p for p in problems)
+    # A result made by other code: its recorded hash of fnn/optim.py differs.
+    path = results / "cnn" / "results.json"
+    r = json.loads(path.read_text())
+    r["provenance"]["code"]["fnn/optim.py"] = "0" * 64
+    path.write_text(json.dumps(r))
+    assert "cnn: its code changed since the result was made: fnn/optim.py" in report.check(results, readme)
+    # The README says another accuracy.
+    readme.write_text(readme.read_text().replace("% ±", "1% ±", 1))
+    assert any(p.startswith("README.md: the recipe table disagrees") for p in report.check(results, readme))
+    # --readme rewrites it from the results; then it agrees again.
+    assert report.main(["--results", str(results), "--readme-path", str(readme), "--readme"]) == 0
+    assert not any(p.startswith("README") for p in report.check(results, readme))
+    assert readme.read_text().startswith("intro\n") and readme.read_text().endswith("end\n")
+
+
+def test_the_readme_has_the_recipe_table_markers():
+    text = (ROOT / "README.md").read_text()
+    report._readme_block(text)  # raises if they are missing
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(shutil.which("latexmk") is None, reason="latexmk not installed")
+def test_the_report_builds_from_every_quick_experiment(quick_experiment, tmp_path):
+    """Every section's LaTeX compiles in REPORT.tex, with no undefined reference."""
+    results = _copy(quick_experiment, tmp_path, report.EXPERIMENTS)
+    for folder in ("derivations", "report"):
+        shutil.copytree(ROOT / folder, tmp_path / folder, ignore=shutil.ignore_patterns("build", "*.pdf"))
+    _, missing = report.build(results, tmp_path / "report" / "body.tex")
     assert missing == []
-    assert "Why momentum helps" in text and "running statistics" in text and "quick run" in text
-    mlp = json.loads((quick_results / "mlp" / "results.json").read_text())
-    assert f"{100 * mlp['test_accuracy']:.2f}%" in text  # numbers come from results.json
-    empty = tmp_path / "empty"
-    empty.mkdir()
-    _, missing = report.build(empty, tmp_path / "R2.md")
-    assert missing == list(report.EXPERIMENTS)
-
-
-def test_activations(quick_results):
-    out, r = run_quick("activations", quick_results)
-    assert pngs(out) == ["accuracy.png", "dead_units.png", "grad_norms.png"]
-    assert set(r["runs"]) == set(r["summary"]) == {"relu", "tanh"}
-    (relu,) = r["runs"]["relu"]
-    assert set(relu["grad_norm"]) == {"affine1", "affine2", "scores"}
-    assert relu["steps"][0] == 0 and all(len(v) == len(relu["steps"]) for v in relu["grad_norm"].values())
-    assert all(v > 0 for norms in relu["grad_norm"].values() for v in norms)
-    assert set(relu["dead_fraction_end"]) == {"hidden1", "hidden2"}
-    assert "dead_fraction" not in r["runs"]["tanh"][0]  # only for the ReLU-like activations
-    assert r["summary"]["relu"]["test_accuracy_mean"] == relu["test_accuracy"] > 0.3
-
-
-def test_activations_probe_sees_dead_units_and_their_zero_gradient():
-    import jax
-    import jax.numpy as jnp
-
-    from experiments.activations import _probe
-    from fnn import models
-
-    model = models.mlp((8, 4))
-    _, params, state = model.init(jax.random.key(0), (28, 28, 1))
-    x, labels = jax.random.normal(jax.random.key(1), (16, 28, 28, 1)), jnp.arange(16) % 10
-    norms, dead = _probe(model)(params, state, x, labels)
-    assert float(norms.min()) > 0
-    params = (params[0], {**params[1], "b": jnp.full(8, -1e3)}, *params[2:])  # every unit of hidden1 dies
-    norms, dead = _probe(model)(params, state, x, labels)
-    assert float(dead[0]) == 1.0 and float(norms[0]) == 0.0
-
-
-def test_dropout(quick_results):
-    out, r = run_quick("dropout", quick_results)
-    assert pngs(out) == ["rates.png"]
-    inverted, unscaled = r["summary"]["inverted"], r["summary"]["unscaled"]
-    assert set(inverted) == set(unscaled) == {"0.0", "0.5"}
-    assert inverted["0.0"] == unscaled["0.0"]  # q = 0: the same network, trained once
-    # one dropout layer in the quick MLP: test mode feeds the scores 1 / (1 - q) = 2 times more
-    assert abs(inverted["0.5"]["activation_ratio_mean"] - 1) < 0.1
-    assert abs(unscaled["0.5"]["activation_ratio_mean"] - 2) < 0.2
-    (one,) = r["runs"]["unscaled"]["0.5"]
-    assert one["gap"] == one["train_accuracy"] - one["val_accuracy"] and one["test_accuracy"] > 0.3
-
-
-def test_unscaled_dropout_backward_equals_vjp_and_uses_fnn_dropouts_mask(x64):
-    import jax
-    import numpy as np
-
-    from experiments.dropout import unscaled_dropout
-    from fnn import layers
-
-    layer, key = unscaled_dropout(0.3), jax.random.key(3)
-    x = jax.random.normal(jax.random.key(1), (6, 5))
-    dy = jax.random.normal(jax.random.key(2), (6, 5))
-    assert x.dtype == np.float64
-    for train in (True, False):
-        y, _, cache = layer.apply({}, {}, x, train=train, key=key)
-        _, vjp = jax.vjp(lambda x, train=train: layer.apply({}, {}, x, train=train, key=key)[0], x)
-        dx, dparams = layer.backward({}, cache, dy)
-        np.testing.assert_allclose(dx, vjp(dy)[0], rtol=1e-12, atol=0)
-        assert dparams == {}
-    y, _, _ = layer.apply({}, {}, x, train=True, key=key)
-    inverted, _, _ = layers.dropout(0.3).apply({}, {}, x, train=True, key=key)
-    np.testing.assert_allclose(y, 0.7 * inverted, rtol=1e-12)  # same mask, no 1 / (1 - q)
-    assert 0 < float((y == 0).mean()) < 1
-    np.testing.assert_array_equal(layer.apply({}, {}, x, train=False)[0], x)
-    with pytest.raises(ValueError, match="PRNG key"):
-        layer.apply({}, {}, x, train=True)
-
-
-def test_init_loss(quick_results):
-    import math
-
-    out, r = run_quick("init_loss", quick_results)
-    assert pngs(out) == ["init_loss.png"]
-    for model in ("mlp", "cnn"):
-        small, he = r["measured"][model]["small"], r["measured"][model]["he"]
-        assert abs(small["softmax_cross_entropy"]["mean"] - math.log(10)) < 1e-3  # scores ~ 0
-        assert abs(small["multiclass_svm"]["mean"] - 9.0) < 1e-3
-        assert len(he["softmax_cross_entropy"]["per_seed"]) == 2
-        # He initialisation spreads the scores, which raises the softmax loss above ln 10
-        assert he["softmax_cross_entropy"]["score_spread"] > 0.1
-        assert math.log(10) < he["softmax_cross_entropy"]["mean"] < math.log(10) + 0.5
+    done = subprocess.run(
+        [
+            "latexmk",
+            "-pdf",
+            "-halt-on-error",
+            "-interaction=nonstopmode",
+            "-outdir=report/build",
+            "report/REPORT.tex",
+        ],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+    )
+    log = (tmp_path / "report" / "build" / "REPORT.log").read_text(errors="replace")
+    assert done.returncode == 0, log[-3000:]
+    assert "undefined" not in log.lower(), [line for line in log.splitlines() if "undefined" in line.lower()]

@@ -84,6 +84,7 @@ def test_the_cycle_finder_finds_a_cycle():
         ("fnn.download", {"fnn.data", "fnn.run", "fnn.cli"}),
         ("fnn.runfolder", {"fnn.run", "fnn.cli", "fnn.train"}),
         ("fnn.describe", set(import_graph(PACKAGE)) - {"fnn.describe"}),
+        ("fnn.codehash", set(import_graph(PACKAGE)) - {"fnn.codehash"}),
     ],
 )
 def test_arrows_point_down_the_layout(module, forbidden):

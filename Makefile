@@ -1,0 +1,18 @@
+# make report: REPORT.pdf from results/*/results.json (python -m experiments.report writes
+# report/body.tex) and derivations/*.tex. Any LaTeX error or undefined reference fails.
+PYTHON ?= python
+
+report:
+	$(PYTHON) -m experiments.report
+	latexmk -pdf -halt-on-error -interaction=nonstopmode -file-line-error -outdir=report/build report/REPORT.tex
+	@! grep -E "undefined references|Reference .* undefined|Citation .* undefined" report/build/REPORT.log
+	cp report/build/REPORT.pdf REPORT.pdf
+
+derivations:
+	$(MAKE) -C derivations
+
+clean:
+	rm -rf report/build report/body.tex
+	$(MAKE) -C derivations clean
+
+.PHONY: report derivations clean
