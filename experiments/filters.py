@@ -116,7 +116,7 @@ def section(r: dict) -> str:
     return (
         "\\section{Learned filters and feature maps}\\label{sec:exp-filters}\n"
         "What does the CNN learn? One CNN (the architecture of Table~\\ref{tab:architectures}, without dropout) "
-        f"trained for {run['epochs']} epochs with momentum SGD at a constant lr {run['lr']:g}, batch "
+        f"trained for {run['epochs']} epoch{'s' if run['epochs'] != 1 else ''} with momentum SGD at a constant lr {run['lr']:g}, batch "
         f"{run['batch_size']}, seed {run['seed']}, on {run['train_size']:,} images (validation accuracy "
         f"{100 * r['val_accuracy']:.2f}\\%); every panel of a figure shares one colour scale (the colour bar), "
         "so strengths compare across panels. "
@@ -127,8 +127,8 @@ def section(r: dict) -> str:
         f"feature maps of test digit \\#{r['digit_index']} (a {r['digit_label']}, Figure~\\ref{{fig:filters-digit}}) "
         f"after each convolution and its ReLU ({silent}): the first layer's maps are copies of the digit in "
         "which the strokes of one direction or one side are bright; in the second layer's, at half the "
-        "resolution after pooling, single maps light up on a part of the digit (one segment or one side of the "
-        "loop) rather than on all of it.\\n"
+        "resolution after pooling, single maps light up on a part of the digit (one segment, or one side of a "
+        "stroke) rather than on all of it.\n"
         + latex.figure(
             "filters",
             "filters.png",

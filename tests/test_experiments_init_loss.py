@@ -1,0 +1,71 @@
+"""experiments.init_loss: the loss before any update, its report section and the recipes' first batch."""
+
+import copy
+import math
+import re
+
+import numpy as np
+
+from experiments import init_loss
+
+
+def pngs(out):
+    return sorted(p.name for p in out.glob("*.png"))
+
+
+def check_latex(text, name, out):
+    """Every \\ref has its \\label here (or is a derivation section), every figure file exists,
+    and no LaTeX special character is left unescaped outside math."""
+    labels = set(re.findall(r"\\label\{([^}]+)\}", text))
+    refs = set(re.findall(r"\\ref\{([^}]+)\}", text))
+    assert f"sec:exp-{name}" in labels and text.startswith("\\section{")
+    assert refs - labels <= {"sec:losses", "sec:dropout", "sec:activations"}, refs - labels
+    files = re.findall(r"\\includegraphics\[[^]]*\]\{results/" + name + r"/([^}]+)\}", text)
+    assert files and set(files) <= set(pngs(out))
+    prose = re.sub(r"\$[^$]*\$|\\(label|ref|includegraphics|texttt)(\[[^]]*\])?\{[^}]*\}", "", text)
+    prose = prose.replace("\\\\", "").replace(" & ", " ")  # line ends and table.py's column separators
+    assert not re.search(r"(?<!\\)[_%&#]", prose), "unescaped _ % & # outside math"
+    assert text.count("{") == text.count("}") and text.count("$") % 2 == 0
+
+
+def test_init_loss(quick_experiment):
+    out, r = quick_experiment("init_loss")
+    assert pngs(out) == ["init_loss.png"]
+    for model in ("mlp", "cnn"):
+        small, he = r["measured"][model]["small"], r["measured"][model]["he"]
+        assert abs(small["softmax_cross_entropy"]["mean"] - math.log(10)) < 1e-3  # scores ~ 0
+        assert abs(small["multiclass_svm"]["mean"] - 9.0) < 1e-3
+        assert len(he["softmax_cross_entropy"]["per_seed"]) == 2
+        # He initialisation spreads the scores, which raises the softmax loss above ln 10
+        assert he["softmax_cross_entropy"]["score_spread"] > 0.1
+        assert math.log(10) < he["softmax_cross_entropy"]["mean"] < math.log(10) + 0.5
+        first = r["first_batch"][model]
+        assert first["drop_rate"] == 0.3 and first["batch_size"] in (64, 128)
+        assert len(first["train_mode"]["per_seed"]) == len(first["test_mode"]["per_seed"]) == 2
+        assert math.log(10) < first["test_mode"]["mean"] < 3.0
+
+
+def test_init_loss_recipe_first_batch_is_the_loss_training_logs(tiny_mnist):
+    from fnn import experiment, models
+
+    recipe = models.RECIPES["mlp"]._replace(epochs=1)
+    for seed, got in zip((0, 1), init_loss.recipe_first_batch("mlp", tiny_mnist, (0, 1))):
+        model = models.mlp(drop_rate=recipe.drop_rate)
+        run = experiment.train_recipe(model, tiny_mnist, recipe, seed=seed, label="first batch")
+        logged = run.history[0]["batch_losses"][0]
+        np.testing.assert_allclose(got["train_mode"], logged, rtol=1e-5)
+        assert got["train_mode"] != got["test_mode"]  # dropout is on in train mode only
+
+
+def test_init_loss_section_reads_its_numbers_and_follows_them(quick_experiment):
+    out, r = quick_experiment("init_loss")
+    text = init_loss.section(r)
+    check_latex(text, "init_loss", out)
+    for label in ("tab:init-loss", "tab:init-loss-first-batch", "fig:init_loss-init-loss"):
+        assert f"\\label{{{label}}}" in text and f"\\ref{{{label}}}" in text
+    he = r["measured"]["mlp"]["he"]["softmax_cross_entropy"]
+    assert f"{np.mean(he['per_seed']):.3f} \\pm" in text  # numbers come from results.json
+    assert "equal the textbook values" in text and "NOT" not in text
+    broken = copy.deepcopy(r)  # a loss that is wrong at scores ~ 0 must be called out
+    broken["measured"]["cnn"]["small"]["multiclass_svm"].update(mean=4.5, per_seed=[4.5, 4.5])
+    assert "do NOT all equal the textbook values" in init_loss.section(broken)
