@@ -3,7 +3,7 @@ results and the report's body (`make report` builds REPORT.pdf).
 
     python -m experiments.all [--quick] [--results DIR] [--only a,b] [--readme README.md]
 
-In full about ESTIMATE minutes on a 2-core CPU; --quick runs every experiment's reduced
+In full about 30 minutes on a 2-core CPU (each experiment prints its own time); --quick runs every experiment's reduced
 version (and leaves the README alone).
 """
 

@@ -27,15 +27,18 @@ def source(cell):
 
 
 def pdf_sections():
-    """{number: title} of derivations/backprop.pdf, in the order backprop.tex includes them."""
-    main = (DERIVATIONS / "backprop.tex").read_text()
-    titles = []
-    for match in re.finditer(r"\\section\{(.*)\}\\label|\\input\{([^}]+)\}", main):
-        if match.group(1):
-            titles.append(match.group(1))
-        else:
-            part = (DERIVATIONS / f"{match.group(2)}.tex").read_text()
-            titles += re.findall(r"\\section\{(.*)\}\\label", part)
+    """{number: title} of derivations/backprop.pdf, in the order backprop.tex includes them
+    (following its \\input{...}s, nested ones too)."""
+
+    def read(name):
+        found = []
+        for match in re.finditer(
+            r"\\section\{(.*)\}\\label|\\input\{([^}]+)\}", (DERIVATIONS / f"{name}.tex").read_text()
+        ):
+            found += [match.group(1)] if match.group(1) else read(match.group(2))
+        return found
+
+    titles = read("backprop")
     return {i + 1: re.sub(r"\\code\{([^}]*)\}", r"`\1`", t) for i, t in enumerate(titles)}
 
 
