@@ -106,3 +106,28 @@ def quick_experiment(tmp_path_factory):
 
     run.root = root
     return run
+
+
+@pytest.fixture(scope="session")
+def check_section():
+    """check(text, name, out): an experiment's report section is well-formed LaTeX: its own
+    label, every \\ref resolved here or to a derivation section, every label referred to,
+    every figure a file the run wrote, no unescaped _ % & # outside math, balanced braces."""
+    import re
+
+    derivation_sections = {"sec:losses", "sec:dropout", "sec:activations"}
+
+    def check(text, name, out):
+        labels = set(re.findall(r"\\label\{([^}]+)\}", text))
+        refs = set(re.findall(r"\\ref\{([^}]+)\}", text))
+        assert f"sec:exp-{name}" in labels and text.startswith("\\section{")
+        assert refs - labels <= derivation_sections, refs - labels
+        assert labels - refs <= {f"sec:exp-{name}"}, f"never referred to: {labels - refs}"
+        files = re.findall(r"\\includegraphics\[[^]]*\]\{results/" + name + r"/([^}]+)\}", text)
+        assert files and set(files) <= {p.name for p in out.glob("*.png")}
+        prose = re.sub(r"\$[^$]*\$|\\(label|ref|includegraphics|texttt)(\[[^]]*\])?\{[^}]*\}", "", text)
+        prose = prose.replace("\\\\", "").replace(" & ", " ")  # line ends, table column separators
+        assert not re.search(r"(?<!\\)[_%&#]", prose), "unescaped _ % & # outside math"
+        assert text.count("{") == text.count("}") and text.count("$") % 2 == 0
+
+    return check

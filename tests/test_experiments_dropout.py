@@ -1,7 +1,6 @@
 """experiments.dropout: drop rates with and without inverted scaling, the paper's test rule, the section."""
 
 import copy
-import re
 
 import jax
 import numpy as np
@@ -12,22 +11,6 @@ from experiments import dropout
 
 def pngs(out):
     return sorted(p.name for p in out.glob("*.png"))
-
-
-def check_latex(text, name, out):
-    """Every \\ref has its \\label here (or is a derivation section), every figure file exists,
-    and no LaTeX special character is left unescaped outside math."""
-    labels = set(re.findall(r"\\label\{([^}]+)\}", text))
-    refs = set(re.findall(r"\\ref\{([^}]+)\}", text))
-    assert f"sec:exp-{name}" in labels and text.startswith("\\section{")
-    assert refs - labels <= {"sec:losses", "sec:dropout", "sec:activations"}, refs - labels
-    assert labels - refs <= {f"sec:exp-{name}"}, f"never referred to: {labels - refs}"
-    files = re.findall(r"\\includegraphics\[[^]]*\]\{results/" + name + r"/([^}]+)\}", text)
-    assert files and set(files) <= set(pngs(out))
-    prose = re.sub(r"\$[^$]*\$|\\(label|ref|includegraphics|texttt)(\[[^]]*\])?\{[^}]*\}", "", text)
-    prose = prose.replace("\\\\", "").replace(" & ", " ")  # line ends and latex.table's column separators
-    assert not re.search(r"(?<!\\)[_%&#]", prose), "unescaped _ % & # outside math"
-    assert text.count("{") == text.count("}") and text.count("$") % 2 == 0
 
 
 def test_dropout(quick_experiment):
@@ -97,10 +80,10 @@ def test_scaled_for_test_turns_an_unscaled_network_into_the_inverted_one(x64):
         np.testing.assert_allclose(grads["unscaled"][i]["b"], grads["inverted"][i]["b"], rtol=1e-10)
 
 
-def test_dropout_section_reads_its_numbers_and_follows_them(quick_experiment):
+def test_dropout_section_reads_its_numbers_and_follows_them(quick_experiment, check_section):
     out, r = quick_experiment("dropout")
     text = dropout.section(r)
-    check_latex(text, "dropout", out)
+    check_section(text, "dropout", out)
     (one,) = r["runs"]["inverted"]["0.5"]
     assert f"{100 * one['val_accuracy']:.2f} \\pm" in text  # numbers come from results.json
     same = copy.deepcopy(r)  # a gap that dropout does not change must not be called narrowed
