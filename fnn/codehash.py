@@ -1,7 +1,7 @@
 """Which code produced a result: the source files a module depends on, and their hashes.
 
-An experiment's results.json records `record(module_file)`: the git commit, whether the
-working tree had uncommitted changes, the fnn version, and a sha256 per file of the code
+An experiment's results.json records `record(module_file)`: the git commit, whether any of
+the files below had uncommitted changes, the fnn version, and a sha256 per file of the code
 the result depends on (the experiment module and every fnn or experiments module it
 imports, transitively). `python -m experiments.report --check` recomputes the hashes and
 names every file that changed since the result was made.
@@ -102,11 +102,12 @@ def _git(*args: str) -> str | None:
 
 
 def record(module_file: str | Path) -> dict:
-    """The commit, a dirty flag (None outside a git checkout), the fnn version and the hashes."""
+    """The commit, whether any of the files differs from it (None outside a git checkout),
+    the fnn version and the hashes."""
     import fnn
 
-    status = _git("status", "--porcelain", "--untracked-files=no")
     code = file_hashes(module_file)
+    status = _git("status", "--porcelain", "--untracked-files=no", "--", *code)
     return {
         "commit": _git("rev-parse", "HEAD"),
         "dirty": None if status is None else bool(status),
