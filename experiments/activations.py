@@ -23,15 +23,18 @@ a log-spaced set (step 0 is the initialisation), and at the end with the paramet
   |x| > 1.8, ReLU and leaky ReLU: x <= 0, ELU: x < -2.3). A saturated input passes almost no
   gradient to the weights before it;
 - the dead-unit fraction of each hidden layer, for the ReLU-like activations: the fraction of
-  units whose input x is <= 0 for every image of the batch. For ReLU such a unit outputs 0 and
-  passes no gradient, whatever the image: it can never learn again. Leaky ReLU and ELU units
-  in that state still pass their negative-side slope, so they are not dead, only idle.
+  units whose input x is <= 0 for every image of the batch. For ReLU such a unit is dead: it
+  outputs 0 on those images and its own weights get no gradient from them, so it cannot recover
+  through its own weights (it can come back when the layers before it move its input). Leaky
+  ReLU and ELU units in that state still pass their negative-side slope, so they are not dead,
+  only inactive.
 
 Figures: accuracy.png (test accuracy per activation, one dot per seed and the mean with an sd
 error bar; validation accuracy per epoch, mean with a +-sd band), grad_norms.png (||dW|| against
 the step, one panel per affine layer, one line per activation, mean with a +-sd band, log y),
 saturation.png (saturated fraction against the step, one panel per hidden layer),
-dead_units.png (dead-unit fraction against the step for ReLU, leaky ReLU and ELU). Step axes
+dead_units.png (dead-unit fraction against the step for ReLU; inactive units, the same state,
+for leaky ReLU and ELU). Step axes
 are symmetric-log, so that step 0 shows. `section(results)` writes the report's section from
 results.json: which activation wins (and which differences are within the spread over seeds),
 the gradients per layer, saturation and dead units, each sentence chosen by the numbers.
@@ -228,14 +231,16 @@ def run(config: Config) -> dict:
     }
 
 
-def _band(ax, x, values, style, label, scale=1.0):
-    """Mean over the seeds (rows of `values`) as a line, +-sd as a shaded band. Returns the mean."""
+def _band(ax, x, values, style, label, scale=1.0, width=None, markevery=None, ms=4):
+    """Mean over the seeds (rows of `values`) as a line, +-sd as a shaded band. Returns the mean.
+    `width` and `markevery` (offset markers) let lines that coincide show through each other."""
     values = scale * np.asarray(values, float)
     mean = values.mean(axis=0)
     sd = values.std(axis=0, ddof=1) if len(values) > 1 else np.zeros_like(mean)
     color, line, marker = style
-    width = 3.0 if line == "-" else 1.5  # solid lines are drawn wider, to show under a curve that coincides
-    ax.plot(x, mean, color=color, ls=line, lw=width, marker=marker, ms=4, label=label)
+    if width is None:  # solid lines are drawn wider, to show under a curve that coincides
+        width = 3.0 if line == "-" else 1.5
+    ax.plot(x, mean, color=color, ls=line, lw=width, marker=marker, ms=ms, markevery=markevery, label=label)
     ax.fill_between(x, mean - sd, mean + sd, color=color, alpha=0.2, lw=0)
     return mean
 
@@ -321,22 +326,69 @@ def _saturation_figure(results):
     return fig
 
 
+def _state(activation: str) -> str:
+    """What a unit with input <= 0 on every probe image is: dead for ReLU (no gradient), inactive
+    for leaky ReLU and ELU (they still pass a * dy or e^x * dy)."""
+    return "dead" if activation == "relu" else "inactive"
+
+
+def _dead_curves(results) -> dict:
+    """(activation, layer) -> mean dead (inactive) fraction over the seeds at each recorded step."""
+    return {
+        (name, layer): np.mean([r["dead_fraction"][layer] for r in results["runs"][name]], axis=0)
+        for name in RELU_LIKE
+        if name in results["runs"]
+        for layer in results["runs"][name][0]["dead_fraction"]
+    }
+
+
+def _coinciding(results) -> tuple[list, list]:
+    """Lines of the dead-unit figure that lie on each other: groups of (activation, layer) whose
+    mean curves agree at every step and are not 0 everywhere, and the curves that are 0 everywhere."""
+    curves = _dead_curves(results)
+    zero = [key for key, c in curves.items() if not np.any(c)]
+    groups = []
+    for key, c in curves.items():
+        if key in zero or any(key in g for g in groups):
+            continue
+        group = [
+            other
+            for other, d in curves.items()
+            if other not in zero and np.allclose(c, d, rtol=0, atol=1e-12)
+        ]
+        if len(group) > 1:
+            groups.append(group)
+    return groups, zero
+
+
 def _dead_figure(results):
     fig = Figure(figsize=(7.5, 4.5))
     ax = fig.subplots()
-    for name in (a for a in RELU_LIKE if a in results["runs"]):
+    names = [a for a in RELU_LIKE if a in results["runs"]]
+    for i, name in enumerate(names):
         runs = results["runs"][name]
         color, _, marker = STYLES[name]
+        steps = runs[0]["steps"]
         for line, layer in zip(("-", "--", ":"), runs[0]["dead_fraction"]):
             values = [r["dead_fraction"][layer] for r in runs]
             end = results["summary"][name]["dead_fraction_end_mean"][layer]
-            label = f"{name} {layer} (end {100 * end:.1f}%)"
-            _band(ax, runs[0]["steps"], values, (color, line, marker), label, 100)
+            label = f"{name} {layer} {_state(name)} (end {100 * end:.1f}%)"
+            # earlier activations wider and with larger markers, markers offset per activation and
+            # layer: a line that coincides with a later one still shows around and between its marks
+            _band(
+                ax,
+                steps,
+                values,
+                (color, line, marker),
+                label,
+                100,
+                width=1.2 + 2.0 * (len(names) - 1 - i),
+                markevery=(i % len(names), len(names)),
+                ms=4 + 2 * (len(names) - 1 - i),
+            )
     _step_axis(ax, results)
-    ax.set(
-        ylabel="units with x <= 0 on every probe image (%)",
-        title="dead units of the ReLU-like activations (mean ± sd over seeds)",
-    )
+    title = "dead units (ReLU)" if names == ["relu"] else "ReLU: dead units; leaky ReLU, ELU: inactive units"
+    ax.set(ylabel="units with x <= 0 on every probe image (%)", title=f"{title} (mean ± sd over seeds)")
     ax.set_ylim(bottom=0)
     ax.legend(fontsize=8)
     fig.tight_layout()
@@ -429,12 +481,14 @@ def _tables(r: dict) -> str:
         ["activation"]
         + [f"sat.\\ {i + 1} (\\%)" for i in range(len(hidden))]
         + [f"slope {i + 1}" for i in range(len(hidden))]
-        + [f"dead {i + 1} (\\%)" for i in range(len(hidden))],
+        + [f"dead/inact.\\ {i + 1} (\\%)" for i in range(len(hidden))],
         end_rows,
         "After training (the kept parameters), on the probe batch: saturated inputs, "
         f"$f'(x) < {setup['saturated_below']:g}\\,\\max f'$ (for ReLU and leaky ReLU: $x \\le 0$), the mean "
-        "slope, and dead units (input $\\le 0$ on every probe image; ReLU-like activations only). "
-        f"sat.: saturated; 1, 2: hidden layers 1 and 2. Mean $\\pm$ sd over {seeds} seeds.",
+        "slope, and the units whose input is $\\le 0$ on every probe image (ReLU-like activations only): "
+        "dead for ReLU, which passes no gradient there; inactive for leaky ReLU and ELU, which still pass a "
+        "gradient ($a\\,dy$ or $e^x dy$). sat.: saturated; dead/inact.: dead (ReLU) or inactive (leaky ReLU, "
+        f"ELU); 1, 2: hidden layers 1 and 2. Mean $\\pm$ sd over {seeds} seeds.",
         "activations-end",
     )
     return accuracy + gradients + end
@@ -501,9 +555,12 @@ def section(r: dict) -> str:
         "gradient, without weight decay), and the activation's own backward with $dy = 1$ its slope "
         "$f'(x)$ at every input: its mean per layer, and the fraction of saturated inputs, where "
         f"$f'(x) < {setup['saturated_below']:g}\\,\\max f'$ ({_thresholds(setup['saturated_below'])}). "
-        "A ReLU unit is dead when its input is $\\le 0$ for "
-        "every probe image: it outputs 0 and passes no gradient whatever the image, so it cannot "
-        "recover. Derivatives: Section~\\ref{sec:activations}.\n\n",
+        "A ReLU unit is dead when its input is $\\le 0$ for every probe image: it outputs 0 on them and "
+        "its own weights get no gradient from them, so it cannot recover through its own weights; it can "
+        "come back only when the layers before it, which keep learning, move its input (and `dead' is "
+        "judged on the probe images only). For leaky ReLU and ELU the same state is called inactive: "
+        "input $\\le 0$ on every probe image, but the unit still passes a gradient ($a\\,dy$ or "
+        "$e^x dy$). Derivatives: Section~\\ref{sec:activations}.\n\n",
         _tables(r),
     ]
     parts += [
@@ -536,8 +593,9 @@ def section(r: dict) -> str:
             latex.figure(
                 "activations",
                 "dead_units.png",
-                "Dead units of the ReLU-like activations (input $\\le 0$ on every probe image) against the "
-                "step; colour: activation, line style: layer; mean, band $\\pm$ sd over the seeds.",
+                "Units whose input is $\\le 0$ on every probe image against the step: dead units for ReLU, "
+                "inactive units for leaky ReLU and ELU (they still pass a gradient); colour: activation, line "
+                "style: layer; mean, band $\\pm$ sd over the seeds. " + _coinciding_words(r),
                 width=0.7,
             )
         )
@@ -683,7 +741,7 @@ def _saturation_text(r: dict, hidden: list) -> str:
             )
             + " of them in the two layers after training. "
             + (
-                "Since no unit is dead (below), every unit is active for some images and learns from "
+                "Since no unit is dead after training (below), every unit is active for some images and learns from "
                 "those: this is sparsity, not death."
                 if alive
                 else "Most such units are active for other images; the dead ones are counted below."
@@ -692,38 +750,108 @@ def _saturation_text(r: dict, hidden: list) -> str:
     return text + "\n\n"
 
 
+def _coinciding_words(r: dict) -> str:
+    """The dead-unit figure's lines that coincide, in words (for its caption)."""
+    groups, zero = _coinciding(r)
+    words = []
+    for group in groups:
+        layers_ = {layer for _, layer in group}
+        where = f" in {latex.esc(next(iter(layers_)))}" if len(layers_) == 1 else ""
+        who = (
+            _names([a for a, _ in group])
+            if where
+            else " and ".join(f"{_name(a)} {latex.esc(h)}" for a, h in group)
+        )
+        words.append(
+            f"The {who} lines{where} coincide at every step (the wider line is drawn below, markers offset)."
+        )
+    if zero:
+        words.append(
+            "These lines are 0 at every recorded step, and so lie on top of each other: "
+            + ", ".join(f"{_name(a)} {latex.esc(h)}" for a, h in zero)
+            + "."
+        )
+    return " ".join(words)
+
+
 def _dead_text(r: dict, hidden: list) -> str:
     runs, setup = r["runs"], r["setup"]
     relu = runs["relu"]
+    n = len(relu)
     widths = dict(zip(hidden, setup["hidden"]))
     end = {h: _per_seed(relu, "dead_fraction_end", h) for h in hidden}
-    peak = max(max(max(r_["dead_fraction"][h]) for r_ in relu) for h in hidden)
-    peak_units = max(round(max(max(r_["dead_fraction"][h]) for r_ in relu) * widths[h]) for h in hidden)
+    # transients: runs with a dead unit at some recorded step, after training, and runs where the
+    # dead fraction later fell (a unit dead at one step was alive at a later one)
+    during = [x for x in relu if any(max(x["dead_fraction"][h]) > 0 for h in hidden)]
+    after = [x for x in relu if any(x["dead_fraction_end"][h] > 0 for h in hidden)]
+    back = [
+        x
+        for x in relu
+        if any(
+            v > min(x["dead_fraction"][h][i + 1 :])
+            for h in hidden
+            for i, v in enumerate(x["dead_fraction"][h][:-1])
+        )
+    ]
     text = "\\paragraph{Dead ReLUs.} "
-    if max(max(v) for v in end.values()) == 0:
+    if not after:
         text += (
             "No ReLU unit is dead after training in any run: every one of the "
             + " and ".join(f"{widths[h]}" for h in hidden)
             + " units fires for at least one of the "
             f"{setup['probe_size']:,} probe images (Table~\\ref{{tab:activations-end}}, "
-            "Figure~\\ref{fig:activations-dead-units}); the largest dead fraction at any recorded step was "
-            f"${100 * peak:.2f}$\\% (${peak_units}$ unit{'s' if peak_units != 1 else ''} of one layer in one run). "
-            "A unit dies when an update pushes its input below 0 for every image; at this learning rate "
-            "that did not happen, so dying ReLUs are a risk this recipe does not meet."
+            "Figure~\\ref{fig:activations-dead-units}). "
         )
     else:
         text += (
             "After training, "
             + " and ".join(f"{latex.pm(end[h], 2, 100)}\\% of {latex.esc(h)}'s {widths[h]}" for h in hidden)
             + " ReLU units are dead (Table~\\ref{tab:activations-end}, Figure~\\ref{fig:activations-dead-units}): "
-            "their input is $\\le 0$ for every probe image, so they neither output nor learn anything."
+            "their input is $\\le 0$ for every probe image, so they output 0 on them and their own weights "
+            "get no gradient from them. "
+        )
+    if not during:
+        text += f"No run had a dead unit at any recorded step either, in {n} runs. "
+    else:
+        frac, k, h, i = max(
+            (v, k, h, i)
+            for k, x in enumerate(relu)
+            for h in hidden
+            for i, v in enumerate(x["dead_fraction"][h])
+        )
+        x = relu[k]
+        units = round(frac * widths[h])
+        text += (
+            f"During training, {len(during)} of the {n} runs had a dead unit at some recorded step, and "
+            f"{len(after)} after training; the largest dead fraction at any recorded step was "
+            f"${100 * frac:.2f}$\\% ({units} unit{'s' if units != 1 else ''} of {latex.esc(h)}, seed "
+            f"{x['seed']}, step {x['steps'][i]}). "
+        )
+        if back:
+            text += (
+                ("In that run" if len(during) == 1 else f"In {len(back)} of those runs")
+                + " the dead fraction fell again at a later step: a dead unit "
+                "cannot recover through its own weights, but its input also depends on the weights of the "
+                "layers before it, which keep learning, and `dead' is judged on "
+                f"{setup['probe_size']:,} probe images only, so a dead unit can come back, as it did here. "
+            )
+    if not after:
+        text += (
+            "A unit stays dead when an update pushes its input below 0 for every image and the layers before "
+            "it do not lift it again; at this learning rate "
+            + ("that did not happen" if not during else "no unit stayed dead")
+            + ", so dying ReLUs are a risk this recipe does not meet."
         )
     if "leaky_relu" in runs:
         same = not latex.differ(
             _per_seed(relu, "test_accuracy"), _per_seed(runs["leaky_relu"], "test_accuracy")
         )
         text += " Leaky ReLU exists to keep such units alive (a small slope for $x \\le 0$); " + (
-            "its accuracy is within the spread of ReLU's, as expected when no unit dies."
+            (
+                "its accuracy is within the spread of ReLU's, as expected when no ReLU unit stays dead."
+                if not after
+                else "its accuracy is within the spread of ReLU's even so."
+            )
             if same
             else "its accuracy differs from ReLU's by more than the spread."
         )

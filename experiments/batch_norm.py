@@ -20,8 +20,8 @@ initialisation on a probe batch (the first `probe_size` training images, train m
 var(W x) of each hidden layer against batch norm's eps, and the std of the scores; after
 training, ||W|| / ||W_init|| of the hidden layers (the kept, best-epoch parameters).
 (b) He initialisation; batch sizes `batch_sizes`, with and without batch norm, in two arms: the
-same lr for every batch size ("fixed") and lr * B / `reference_batch` ("scaled", the earlier
-design). The same number of epochs for every batch size, so small batches take more steps.
+same lr for every batch size ("fixed") and lr * B / `reference_batch` ("scaled"). The same
+number of epochs for every batch size, so small batches take more steps.
 (c) One batch-norm network per seed; after every epoch the same `eval_size` validation images
 are classified three ways: test mode (running statistics), train mode in batches of
 `eval_batch` (batch statistics), train mode one image at a time. After the last epoch, train
@@ -796,7 +796,8 @@ def _section_init(r):
         )
         + f". At $a={small['a']:g}$ the first update is {_sci(small['update'])} times the weights. Scale invariance makes "
         "$dW$ orthogonal to $W$ (the derivative of the loss along $W$ is 0), so a gradient step can only lengthen "
-        "$W$: $\\|W - \\mathrm{lr}\\,dW\\|^2 = \\|W\\|^2 + \\mathrm{lr}^2\\|dW\\|^2$. The measured norm grew by a factor "
+        "$W$: $\\|W - \\mathrm{lr}\\,dW\\|^2 = \\|W\\|^2 + \\mathrm{lr}^2\\|dW\\|^2$ (exactly for SGD; "
+        "approximately with momentum, whose velocity mixes past gradients). The measured norm grew by a factor "
         f"{_sci(small['growth'])}, which brings the effective learning rate down by its square: small scales "
         + (
             "correct themselves, after first steps that are larger than the weights"
@@ -936,8 +937,8 @@ def _section_batch(r):
         f"(He initialisation, {_epochs(setup['batch_epochs'])} on {setup['batch_train_size']:,} training images for "
         f"every $B$, so smaller batches take more steps; {len(setup['seeds'])} seeds), in two arms: the same lr "
         f"{setup['lr']:g} for every $B$, and lr $\\times B/{ref}$ (from {b['lr']['scaled'][0]:g} to "
-        f"{b['lr']['scaled'][-1]:g}), the design of the earlier report, where the learning rate changes together with "
-        f"the batch size. At $B={ref}$ the arms coincide and share their runs."
+        f"{b['lr']['scaled'][-1]:g}), where the learning rate changes together with the batch size. At $B={ref}$ the "
+        "arms coincide and share their runs."
         + (f" {diverged} runs diverged and count at 10\\%." if diverged else ""),
         f"\\paragraph{{Results}} (Figure~\\ref{{fig:batch_norm-batch-size}}, Table~\\ref{{tab:batch_norm-batch-size}}). "
         f"With the same lr for every batch size, {compare('fixed')}. With the scaled lr, {compare('scaled')}.",
@@ -990,9 +991,10 @@ def _section_batch(r):
         f"({gap['fixed'][i_ref] * 100:+.1f} points, fixed lr), and at $B={B}$ it is "
         f"{_versus(scaled['bn'][0], scaled['no_bn'][0])} the network without it when that network has a learning "
         f"rate it can use ({gap['scaled'][0] * 100:+.1f} points, scaled lr). Comparing at equal batch size and "
-        "learning rate separates the two effects that the earlier design mixed: the number and size of the steps "
-        "that a batch size implies, which affect both networks, and batch norm's dependence on its batch "
-        "statistics, which is the difference between the two columns of each arm."
+        "learning rate separates two effects that a design with the learning rate scaled with the batch size and no "
+        "control without batch norm would mix: the number and size of the steps that a batch size implies, which "
+        "affect both networks, and batch norm's dependence on its batch statistics, which is the difference between "
+        "the two columns of each arm."
     )
     return (
         "\n\n".join(text)
@@ -1016,6 +1018,14 @@ def _section_modes(r):
     by_size = np.swapaxes(m["by_batch_size"], 0, 1)
     sizes = m["eval_batch_sizes"]
     all_one = all(d == 1 for d in m["single_distinct_predictions"])
+    # the third panel's y range spans the train-mode accuracies (mean +- sd) and test mode's line: its
+    # +- sd band is visible when it is at least 2% of that range
+    size_mean, size_sd = (
+        np.mean(by_size, axis=1),
+        np.std(by_size, axis=1, ddof=1) if len(by_size[0]) > 1 else 0,
+    )
+    span = max(np.max(size_mean + size_sd), np.mean(final["running"])) - np.min(size_mean - size_sd)
+    band_visible = 2 * latex.mean_sd(final["running"])[1] >= 0.02 * max(span, 1e-9)
     text = [
         "\\subsection{Train mode versus test mode}\\label{sec:exp-batch_norm-modes}",
         "\\paragraph{Question and setup.} Why does test mode normalise with running averages instead of the batch's "
@@ -1030,12 +1040,13 @@ def _section_modes(r):
         f"{_pct(final['running'], 2)}, train mode with batches of {m['eval_batch']} {_pct(final['batch'], 2)}, and "
         f"train mode one image at a time {_pct(final['single'], 2)}. "
         + (
-            "With one image, every image of every seed gets the same prediction: "
+            "With one image, within each seed every image gets the same prediction: "
             if all_one
-            else f"With one image, the number of distinct predictions is {', '.join(map(str, m['single_distinct_predictions']))}: "
+            else f"With one image, the number of distinct predictions within each seed is "
+            f"{', '.join(map(str, m['single_distinct_predictions']))}: "
         )
         + "the batch mean of a single value is that value, so $x-\\mu=0$, $\\hat x=0$ and every batch-norm layer outputs "
-        "its $\\beta$, whatever the input. The accuracy is then the share of the one predicted class among the "
+        "its $\\beta$, whatever the input. The accuracy is then the share of that seed's one predicted class among the "
         f"{m['eval_size']:,} images ({_pct(m['single_predicted_class_share'], 2)}).",
         "The two curves that matter, running statistics against batch statistics of "
         f"{m['eval_batch']} images, are shown enlarged in the second panel, and their paired difference (same network, "
@@ -1066,8 +1077,14 @@ def _section_modes(r):
             f"Accuracy on the same {m['eval_size']:,} validation images after each epoch (mean $\\pm$ sd over "
             f"{len(setup['seeds'])} seeds): test mode (running statistics) against train mode (batch statistics of "
             f"{m['eval_batch']} images, or of one image); the second panel zooms on the first two, the third shows the "
-            "train-mode accuracy after the last epoch against the evaluation batch size, with test mode as the band. The "
-            "fourth shows the paired difference running $-$ batch per epoch.",
+            "train-mode accuracy after the last epoch against the evaluation batch size, with test mode after the last "
+            f"epoch as a horizontal line at its mean, {_pct(final['running'], 2)}"
+            + (
+                ", with a shaded band of $\\pm$ sd over seeds"
+                if band_visible
+                else " (its shaded $\\pm$ sd band is drawn but narrower than the line at this scale)"
+            )
+            + ". The fourth shows the paired difference running $-$ batch per epoch.",
             width=1.0,
         )
     )
@@ -1078,8 +1095,9 @@ def section(r: dict) -> str:
     setup = r["setup"]
     intro = (
         "\\section{Batch normalisation}\\label{sec:exp-batch_norm}\n\n"
-        "The assignment's three questions on batch norm: (a) sensitivity to the scale of the initial weights, (b) "
-        "behaviour across batch sizes, (c) why test mode uses running averages. The network throughout is the MLP "
+        "The three questions this report asks about batch norm (its backward pass is derived in the appendix, "
+        "Section~\\ref{sec:norm}): (a) sensitivity to the scale of the initial weights, (b) behaviour across batch "
+        "sizes, (c) why test mode uses running averages. The network throughout is the MLP "
         f"784-{'-'.join(map(str, setup['hidden']))}-10, each hidden layer affine -- batch norm -- ReLU (affine -- ReLU "
         "without batch norm), trained with softmax cross-entropy and SGD with momentum "
         f"{setup['momentum']:g} at a constant learning rate, no weight decay, no dropout. Batch norm uses "

@@ -38,7 +38,8 @@ def section(r: dict) -> str:
         r,
         "cnn_bn",
         "CNN with batch norm",
-        "The CNN of Table~\\ref{tab:architectures} with batch normalisation after each convolution.",
+        "The CNN of Table~\\ref{tab:architectures} with batch normalisation after each convolution and after "
+        "the hidden fully connected layer, before their ReLUs.",
     )
 
 

@@ -12,7 +12,7 @@ per seed in `seeds`, for each drop rate in `drop_rates` and each of two dropout 
 - "inverted": fnn's `dropout`, y = x * keep / (1 - q) in train mode, y = x in test mode;
 - "unscaled": `unscaled_dropout` below, y = x * keep in train mode (the same mask for the
   same key), y = x in test mode.
-q = 0 is the same network for both (no dropout layer): it is trained once and shown in both.
+q = 0 is the same network for both (no dropout layer): it is trained once per seed and shown in both.
 Every number is of the parameters `fnn.run.train` keeps (the best validation epoch's); train
 accuracy is measured in test mode on the whole training subset, so that gap = train - validation
 compares like with like.
@@ -526,7 +526,8 @@ def section(r: dict) -> str:
         f"warm-up and cosine decay, weight decay {setup['weight_decay']:g}, batch {setup['batch_size']}; "
         f"$q \\in \\{{{rates}\\}}$, {len(setup['seeds'])} seeds each. Two dropout layers with the same "
         "masks: inverted ($y = x \\odot m / (1 - q)$ in training) and unscaled ($y = x \\odot m$); both "
-        "are the identity in test mode, and $q = 0$ is one network, trained once. Every number is of the "
+        "are the identity in test mode, and $q = 0$ (no dropout) is one network, trained once per seed, whose "
+        "runs both arms share. Every number is of the "
         f"best validation epoch's parameters; validation on {setup['validation_size']:,} images; the "
         "training accuracy is measured in test mode on the whole training subset, so that the gap compares "
         "like with like.\n\n"

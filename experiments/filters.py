@@ -88,7 +88,7 @@ def plot(results: dict, out: Path) -> None:
             plots.image_grid(
                 maps,
                 f"{name} + ReLU: feature maps of test digit #{results['digit_index']} ({_run(results)})",
-                columns=8 if len(maps) <= 32 else 16,
+                columns=8,
                 cmap="viridis",
                 label="activation",
             ),

@@ -28,6 +28,8 @@ from fnn.im2col import col2im, im2col
 
 WINDOW_COLOURS = ("tab:red", "tab:green", "tab:brown", "tab:purple")  # first three windows, and the last
 WINDOW_LINES = ("-", "--", ":", "-.")
+# the assignment's Figure 2: kernel 2, stride 1, no padding, one channel, on a 6x6 image (a 5x5 output)
+FIGURE_2 = {"size": 6, "kernel": 2, "stride": 1, "padding": 0, "channels": 1}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -163,10 +165,34 @@ def plot(results: dict, out: Path) -> None:
     plots.save(fig, out / "im2col.png")
 
 
+def _figure_2_words(r: dict) -> str:
+    """How the first example relates to the assignment's Figure 2 (FIGURE_2), from the data."""
+    e, f = r["examples"][0], FIGURE_2
+    same = (e["kernel"], e["stride"], e["padding"], r["channels"]) == (
+        f["kernel"],
+        f["stride"],
+        f["padding"],
+        f["channels"],
+    )
+    if not same:
+        return ""
+    out = (f["size"] + 2 * f["padding"] - f["kernel"]) // f["stride"] + 1
+    if r["size"] == f["size"]:
+        return (
+            f" The first is the assignment's Figure 2 setting ($k = {f['kernel']}$, $s = {f['stride']}$, "
+            f"$c = {f['channels']}$ on a ${f['size']}\\times{f['size']}$ image)."
+        )
+    return (
+        f" The first uses the same $k = {f['kernel']}$, $s = {f['stride']}$, $c = {f['channels']}$ as the "
+        f"assignment's Figure 2, which has a ${f['size']}\\times{f['size']}$ image "
+        f"($h_\\mathrm{{out}} = w_\\mathrm{{out}} = {out}$); the ${r['size']}\\times{r['size']}$ image here "
+        f"gives ${e['H_out']}\\times{e['W_out']}$."
+    )
+
+
 def section(r: dict) -> str:
     """The LaTeX of the im2col/col2im section, from results.json."""
     examples, size = r["examples"], r["size"]
-    first = examples[0]
 
     def describe(e: dict) -> str:
         counts = np.asarray(e["counts"])
@@ -202,8 +228,7 @@ product, and why does col2im add where im2col copies? (The assignment's Figures 
 hold their own numbers $1, \\dots, {size * size}$, so that every entry of the column matrix names the
 pixel it was copied from (0 is zero padding). Figure~\\ref{{fig:im2col-im2col}} draws, from fnn's own
 \\texttt{{fnn.im2col.im2col}} and \\texttt{{col2im}}, {len(examples)} example{"s" * (len(examples) > 1)}:
-{"; ".join(_title_tex(e) for e in examples)}. The first is the assignment's Figure 2 setting
-($k = {first["kernel"]}$, $s = {first["stride"]}$, $c = 1$).
+{"; ".join(_title_tex(e) for e in examples)}.{_figure_2_words(r)}
 
 \\paragraph{{im2col.}} The window slides over the (padded) input in row-major order; the content of
 window number $t = o\\,w_\\mathrm{{out}} + q$ (top-left corner at row $s o - p$, column $s q - p$) is

@@ -115,20 +115,27 @@ def classifier_section(r: dict, name: str, title: str, model: str) -> str:
     ]
     confusion = np.asarray(detail["confusion"])
     off = confusion - np.diag(np.diag(confusion))
-    true, predicted = np.unravel_index(off.argmax(), off.shape)
-    last, best = history[-1], first["best_epoch"]
-    gap = last["train_accuracy"] - last["val_accuracy"] if last.get("val_accuracy") is not None else None
-    trend = (
-        f"the validation accuracy peaked at epoch {best} of {len(history)}, and the test accuracy is that "
-        "of the parameters saved there"
-        if best != len(history)
-        else f"the validation accuracy was highest at the last epoch ({best}), so longer training might still help"
+    most = [(int(i), int(j)) for i, j in zip(*np.nonzero(off == off.max()))]
+    pairs = " and ".join(
+        f"a true {i} read as {j} ({off[i, j]} of {confusion[i].sum()} test images of {i})" for i, j in most
     )
+    confused = f"Seed {seed}'s most frequent confusion{'s' if len(most) > 1 else ''} on the test set" + (
+        f" (Figure~\\ref{{fig:{name}-confusion}}) {'are' if len(most) > 1 else 'is'} {pairs}"
+    )
+    best_epochs = [x["best_epoch"] for x in runs]
+    last = sum(b == len(history) for b in best_epochs)
+    trend = (
+        f"the best validation epoch was {', '.join(map(str, best_epochs))} of {len(history)} for the "
+        f"{len(runs)} seeds ({last} at the last epoch); the test accuracy is that of the parameters saved there"
+    )
+    end = history[-1]
+    gap = end["train_accuracy"] - end["val_accuracy"] if end.get("val_accuracy") is not None else None
     gap_text = (
         ""
         if gap is None
-        else f" After the last epoch the training accuracy (measured in train mode, dropout on, while the weights "
-        f"moved) was {abs(100 * gap):.2f} points {'above' if gap > 0 else 'below'} the validation accuracy."
+        else f" After the last epoch of seed {seed} the training accuracy (measured in train mode, dropout on, "
+        f"while the weights moved) was {abs(100 * gap):.2f} points {'above' if gap > 0 else 'below'} the "
+        "validation accuracy."
     )
     return (
         f"\\section{{{title}}}\\label{{sec:exp-{name}}}\n"
@@ -138,10 +145,9 @@ def classifier_section(r: dict, name: str, title: str, model: str) -> str:
         "validation split, the initial weights, the batch order and the dropout masks).\n\n"
         f"\\textbf{{Test accuracy: {pm(r['test_accuracy'], 2, 100)}\\%}} (mean $\\pm$ sd over {len(runs)} seeds; "
         f"{per_seed}); training took {pm(r['train_seconds'], 0)} s per run. "
-        f"Table~\\ref{{tab:{name}-epochs}} and Figure~\\ref{{fig:{name}-curves}} follow seed {seed}: {trend}."
-        f"{gap_text} The most frequent confusion on the test set (Figure~\\ref{{fig:{name}-confusion}}) is a "
-        f"true {true} read as {predicted} ({off[true, predicted]} of {confusion[true].sum()} test images of "
-        f"{true}); Figure~\\ref{{fig:{name}-misclassified}} shows the first misclassified digits.\n\n"
+        f"Table~\\ref{{tab:{name}-epochs}} and Figure~\\ref{{fig:{name}-curves}} follow seed {seed}; {trend}."
+        f"{gap_text} {confused}; Figure~\\ref{{fig:{name}-misclassified}} shows the first "
+        "misclassified digits.\n\n"
         + table(
             ["epoch", "train loss", "train acc. (\\%)", "val. loss", "val. acc. (\\%)", "lr", "s"],
             rows,

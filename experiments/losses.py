@@ -12,9 +12,10 @@ The SVM's loss of a batch is exactly 0 when every example's correct score beats 
 score by the margin (1); a log axis cannot show those batches, so they are counted and drawn
 as a row of marks along the bottom of the loss panel.
 
-Figures: curves.png: (left) training loss per batch, each loss's own, as a moving average over
-`smooth` batches of the mean over seeds (band: sd over seeds of the smoothed curves), log y, the
-SVM's zero-loss batches marked at the bottom; (middle) the fraction of batches with zero loss
+Figures: curves.png: (left) training loss per batch, each loss's own divided by its value when all
+scores are equal (ln 10 for softmax, 9 x margin for the SVM: about its value at initialisation), as
+a moving average over `smooth` batches of the mean over seeds (band: sd over seeds of the smoothed
+curves), log y, the SVM's zero-loss batches marked at the bottom; (middle) the fraction of batches with zero loss
 per epoch; (right) validation accuracy per epoch (mean +- sd over seeds).
 """
 
@@ -33,6 +34,21 @@ from fnn.run import train
 
 NAMES = {"softmax_cross_entropy": "softmax cross-entropy", "multiclass_svm": "multiclass SVM"}
 STYLE = {"softmax_cross_entropy": ("C0", "-", "o"), "multiclass_svm": ("C1", "--", "s")}
+CLASSES = 10
+
+
+def equal_scores_loss(name: str, margin: float) -> float:
+    """The loss of an example whose scores are all equal (about the loss at initialisation):
+    ln 10 for softmax cross-entropy, 9 x margin for the multiclass SVM. The loss panel divides
+    each loss by it, so the two share one axis."""
+    return float(np.log(CLASSES)) if name == "softmax_cross_entropy" else (CLASSES - 1) * margin
+
+
+def _equal_scores_words(name: str, margin: float) -> str:
+    """ "$\\ln 10$" or "$9$", the LaTeX of `equal_scores_loss`."""
+    if name == "softmax_cross_entropy":
+        return f"$\\ln {CLASSES}$"
+    return f"${(CLASSES - 1) * margin:g}$"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -122,7 +138,9 @@ def plot(results: dict, out: Path) -> None:
     ax_loss, ax_zero, ax_acc = fig.subplots(1, 3)
     for name, r in results["runs"].items():
         color, line, marker = STYLE[name]
-        smoothed = np.array([_smooth(b, window) for b in r["batch_losses"]])
+        unit = equal_scores_loss(name, setup["svm_margin"])
+        unit_label = "ln 10" if name == "softmax_cross_entropy" else f"{unit:g}"
+        smoothed = np.array([_smooth(np.asarray(b) / unit, window) for b in r["batch_losses"]])
         x = (np.arange(smoothed.shape[1]) + len(r["batch_losses"][0]) - smoothed.shape[1] + 1) / per_epoch
         mean, sd = (
             smoothed.mean(axis=0),
@@ -134,7 +152,7 @@ def plot(results: dict, out: Path) -> None:
             mean[shown],
             color=color,
             ls=line,
-            label=f"{NAMES[name]} (moving average, {window} batches)",
+            label=f"{NAMES[name]} / {unit_label}",
         )
         ax_loss.fill_between(x[shown], (mean - sd)[shown], (mean + sd)[shown], color=color, alpha=0.2)
         zeros = [i for b in r["batch_losses"] for i, v in enumerate(b) if v == 0]
@@ -147,7 +165,7 @@ def plot(results: dict, out: Path) -> None:
                 color=color,
                 ms=12,
                 transform=ax_loss.get_xaxis_transform(),
-                label=f"{NAMES[name]}: batches with loss exactly 0 ({len(zeros)} of {total}, all seeds)",
+                label=f"{NAMES[name]}: loss exactly 0 ({len(zeros)} of {total} batches)",
             )
         fraction = 100 * np.asarray(r["zero_batches"]) / per_epoch
         epochs = np.arange(1, fraction.shape[1] + 1)
@@ -173,7 +191,10 @@ def plot(results: dict, out: Path) -> None:
             label=NAMES[name],
         )
     ax_loss.set(
-        yscale="log", xlabel="epoch", ylabel="training loss per batch (each its own)", title="training loss"
+        yscale="log",
+        xlabel="epoch",
+        ylabel="training loss per batch / its value at equal scores",
+        title=f"training loss / equal-scores value ({window}-batch average)",
     )
     ax_zero.set(xlabel="epoch", ylabel="batches with loss exactly 0 (%)", title="zero-loss batches")
     ax_zero.set_ylim(bottom=0, top=max(1.0, ax_zero.get_ylim()[1]))
@@ -181,7 +202,7 @@ def plot(results: dict, out: Path) -> None:
     for ax in (ax_loss, ax_zero, ax_acc):
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         ax.grid(alpha=0.3)
-        ax.legend(fontsize=8)
+        ax.legend(fontsize=8, loc="upper right" if ax is ax_loss else "best")
     fig.suptitle(
         f"softmax vs multiclass SVM, same MLP and batches (mean ± sd over {len(setup['seeds'])} seeds)"
     )
@@ -204,6 +225,8 @@ def section(r: dict) -> str:
     total = len(seeds) * setup["epochs"] * setup["steps_per_epoch"]
     last_epoch_zero = [z[-1] / setup["steps_per_epoch"] for z in svm["zero_batches"]]
     gap = {name: float(np.mean(run["median_top2_gap"])) for name, run in runs.items()}
+    first = {name: float(np.mean([b[0] for b in run["batch_losses"]])) for name, run in runs.items()}
+    margin = setup["svm_margin"]
     table = latex.table(
         [
             "loss",
@@ -232,17 +255,27 @@ def section(r: dict) -> str:
     )
     mean_diff = float(np.mean(paired))
     better = "multiclass SVM" if mean_diff > 0 else "softmax cross-entropy"
+    # the difference of the means as rounded in the table, so that text and table agree
+    acc_round = {n: float(f"{100 * np.mean(run['test_accuracy']):.2f}") for n, run in runs.items()}
+    err_round = {n: int(f"{np.mean(run['test_errors']):.0f}") for n, run in runs.items()}
+    hi, lo = (
+        ("multiclass_svm", "softmax_cross_entropy")
+        if mean_diff > 0
+        else ("softmax_cross_entropy", "multiclass_svm")
+    )
+    diff_words = (
+        f"{acc_round[hi]:.2f} $-$ {acc_round[lo]:.2f} = {acc_round[hi] - acc_round[lo]:.2f} points, "
+        f"{err_round[lo]} $-$ {err_round[hi]} = {err_round[lo] - err_round[hi]} test errors"
+    )
     if latex.differ(svm["test_accuracy"], soft["test_accuracy"]):
         verdict = (
-            f"The difference, {abs(mean_diff) * 100:.2f} points (about {abs(mean_diff) * n_test:.0f} test images) in "
-            f"favour of the {better}, is larger than the spread: "
+            f"The difference of the means ({diff_words}) in favour of the {better} is larger than the spread: "
             "by the report's criterion the two losses differ on this setup."
         )
     else:
         verdict = (
-            f"The difference of the means, {abs(mean_diff) * 100:.2f} points (about {abs(mean_diff) * n_test:.0f} test "
-            f"images) in favour of the {better}, is within the spread over seeds: by the report's criterion the two "
-            "losses are not told apart."
+            f"The difference of the means ({diff_words}) in favour of the {better} is within the spread over "
+            "seeds: by the report's criterion the two losses are not told apart."
         )
     val_words = latex.spread_words(
         [v[-1] for v in soft["val_accuracy"]], [v[-1] for v in svm["val_accuracy"]]
@@ -271,17 +304,22 @@ def section(r: dict) -> str:
         f"({', '.join(map(str, seeds))}); a seed fixes the initial weights and the batch order, so the two losses of one "
         "seed start from the same weights and see the same batches."
         + (" \\emph{These numbers come from a reduced quick run.}" if r.get("quick") else ""),
-        f"\\paragraph{{Accuracy}} (Table~\\ref{{tab:losses-summary}}, right panel of Figure~\\ref{{fig:losses-curves}}). "
+        f"\\paragraph{{Accuracy}} (Table~\\ref{{tab:losses-summary}}). "
         f"Softmax cross-entropy reaches {_pct(soft['test_accuracy'])} test accuracy "
         f"({latex.pm(soft['test_errors'], 0)} errors of {n_test:,}), the multiclass SVM {_pct(svm['test_accuracy'])} "
         f"({latex.pm(svm['test_errors'], 0)}). {verdict} Paired by seed (same initial weights and batches), the SVM "
         f"minus softmax difference is ${100 * mean_diff:+.2f} \\pm {paired_sd:.2f}$ points and the SVM is ahead in "
         f"{svm_wins} of {len(seeds)} seeds{sign} On the {setup['validation_size']:,} validation images after the "
-        f"last epoch the two reach {_pct([v[-1] for v in soft['val_accuracy']])} and "
-        f"{_pct([v[-1] for v in svm['val_accuracy']])}, {val_words}.",
+        "last epoch (per epoch in the right panel of Figure~\\ref{fig:losses-curves}) the two reach "
+        f"{_pct([v[-1] for v in soft['val_accuracy']])} and {_pct([v[-1] for v in svm['val_accuracy']])}, "
+        f"{val_words}.",
         "\\paragraph{Training loss and zero-loss batches} (left and middle panels of Figure~\\ref{fig:losses-curves}). "
-        "The two losses are on different scales and each is shown on its own terms, per batch, as a moving average "
-        f"over {setup['smooth']} batches of the mean over seeds, on a log axis. The SVM's loss of a batch is exactly 0 "
+        f"The two losses are on different scales, so each is divided by its value when all {CLASSES} scores are "
+        f"equal, {_equal_scores_words('softmax_cross_entropy', margin)} for softmax cross-entropy and "
+        f"{_equal_scores_words('multiclass_svm', margin)} (${CLASSES - 1}\\times$ the margin) for the SVM (their first "
+        f"batches, mean over seeds: {first['softmax_cross_entropy']:.2f} and {first['multiclass_svm']:.2f}), and the "
+        f"two ratios share one log axis, per batch, as a moving average over {setup['smooth']} batches of the mean "
+        "over seeds. The SVM's loss of a batch is exactly 0 "
         f"when every one of its {setup['batch_size']} images has its correct score ahead of every other score by the "
         f"margin: this happened in {zero['multiclass_svm']} of {total} batches (all seeds), "
         f"{_pct(last_epoch_zero, 1)} of the batches of the last epoch, against {zero['softmax_cross_entropy']} for "
@@ -310,7 +348,8 @@ def section(r: dict) -> str:
             f"On this setup the two losses reach test accuracies within the spread over {len(seeds)} seeds"
             if not latex.differ(svm["test_accuracy"], soft["test_accuracy"])
             else f"On this setup the {better} is more accurate on the test set by more than the spread over "
-            f"{len(seeds)} seeds, by {abs(mean_diff) * 100:.2f} points (about {abs(mean_diff) * n_test:.0f} images)"
+            f"{len(seeds)} seeds, by {acc_round[hi] - acc_round[lo]:.2f} points ({err_round[lo] - err_round[hi]} "
+            "fewer test errors)"
             + (
                 ""
                 if latex.differ([v[-1] for v in soft["val_accuracy"]], [v[-1] for v in svm["val_accuracy"]])
@@ -327,7 +366,10 @@ def section(r: dict) -> str:
             "losses",
             "curves.png",
             f"Softmax cross-entropy against the multiclass SVM (mean $\\pm$ sd over {len(seeds)} seeds). Left: training "
-            f"loss per batch, moving average over {setup['smooth']} batches, log axis; marks along the bottom: batches "
+            "loss per batch divided by its value when all scores are equal "
+            f"({_equal_scores_words('softmax_cross_entropy', margin)} and "
+            f"{_equal_scores_words('multiclass_svm', margin)}), moving average over {setup['smooth']} batches, one log "
+            "axis; marks along the bottom: batches "
             "whose loss is exactly 0. Middle: share of zero-loss batches per epoch. Right: validation accuracy.",
             width=1.0,
         )

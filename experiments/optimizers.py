@@ -483,6 +483,47 @@ def _stable_top(r: dict, name: str) -> float | None:
     return max(stable) if stable else None
 
 
+def _first_unstable(r: dict, name: str) -> float | None:
+    """The lowest effective rate of `name`'s sweep above its largest stable one (a rate where some
+    seed diverged), or None when the grid ends at the stable top."""
+    top = _stable_top(r, name)
+    above = [e["effective_lr"] for e in r["sweep"][name] if top is not None and e["effective_lr"] > top]
+    return min(above) if above else None
+
+
+def _stability_words(r: dict, theory: str = "") -> str:
+    """Momentum's extra stable range on the MLP, as far as the grid can tell (for top_m > top_s):
+    the largest rate where momentum is stable, SGD's outcome there, and the brackets of both limits;
+    `theory` ends the parenthesis."""
+    top_s, top_m = _stable_top(r, "sgd"), _stable_top(r, "momentum")
+    next_s, next_m = _first_unstable(r, "sgd"), _first_unstable(r, "momentum")
+    sgd = _by_eta(r, "sgd")
+    if top_m in sgd:
+        there = "where SGD diverges"
+    elif next_s is not None:
+        there = f"above SGD's first diverged rate, $\\eta={next_s:g}$"
+    else:
+        there = "above the largest rate SGD ran"
+
+    def bracket(who, top, nxt):
+        if nxt is None:
+            return f"{who} at or above ${top:g}$, where the grid ends"
+        return f"{who} between ${top:g}$ and ${nxt:g}$"
+
+    text = (
+        f"momentum is still stable at $\\eta={top_m:g}$, {there} (the grid brackets the limits: "
+        f"{bracket('SGD' + chr(39) + 's', top_s, next_s)}, {bracket('momentum' + chr(39) + 's', top_m, next_m)}"
+    )
+    if next_s is not None:  # the ratio of the limits: above top_m / next_s, below next_m / top_s
+        low = top_m / next_s
+        text += (
+            f"; so momentum's limit is between {low:.3g} and {next_m / top_s:.3g} times SGD's"
+            if next_m is not None
+            else f"; so momentum's limit is more than {low:.3g} times SGD's"
+        )
+    return text + theory + ")"
+
+
 def _extra_range(r: dict) -> tuple[str, dict | None]:
     """How momentum's best loss at the effective rates where only it is stable compares with SGD's
     best: ("lower" | "higher" | "same" | "none", that best entry or None)."""
@@ -575,9 +616,8 @@ def _sweep_text(r: dict) -> str:
         )
         if top_m > top_s:
             text += (
-                f"Momentum thus stays stable up to {top_m / top_s:.3g} times SGD's largest stable $\\eta$ on "
-                "this grid (on the quadratic below the theory allows $(1+\\mu)/(1-\\mu)="
-                f"{(1 + mu) / (1 - mu):.0f}$ times). "
+                f"So {_stability_words(r)}; on the quadratic below, the theory puts momentum's limit in "
+                f"$\\eta$ at $(1+\\mu)/(1-\\mu)={(1 + mu) / (1 - mu):.0f}$ times SGD's. "
             )
             verdict, b_extra = _extra_range(r)
             if verdict in ("lower", "higher"):
@@ -728,16 +768,38 @@ def _compare_text(r: dict) -> str:
     )
     order = sorted(done, key=lambda n: np.mean(done[n]["final_loss"]))
     if order:
+        differs = lambda a, b: latex.differ(done[a]["final_loss"], done[b]["final_loss"])  # noqa: E731
         chain = [LABELS[order[0]]]
         for a, b in zip(order, order[1:]):
-            chain.append(("$<$ " if latex.differ(done[a]["final_loss"], done[b]["final_loss"]) else "$\\approx$ ")
-                         + LABELS[b])  # fmt: skip
+            chain.append(("$<$ " if differs(a, b) else "$\\approx$ ") + LABELS[b])
         text += (
-            "Ordered by final training loss: "
+            "Ordered by mean final training loss: "
             + " ".join(chain)
-            + " ($\\approx$: within the spread; $<$: lower "
-            "by more than the spread). "
+            + " ($\\approx$: within the spread; $<$: lower by more than the spread; each sign compares "
+            "neighbours). "
         )
+        # the chain suggests "<" between two optimizers with a "<" between them and "within the spread"
+        # otherwise; the pairs where the test itself says something else:
+        odd = {True: [], False: []}
+        for i, a in enumerate(order):
+            for j in range(i + 2, len(order)):
+                b = order[j]
+                implied = any(differs(x, y) for x, y in zip(order[i:j], order[i + 1 : j + 1]))
+                if differs(a, b) != implied:
+                    pair = f"{LABELS[a]} and {LABELS[b]} ({latex.pm(done[a]['final_loss'], 4)} against " + (
+                        f"{latex.pm(done[b]['final_loss'], 4)})"
+                    )
+                    odd[differs(a, b)].append(pair)
+        if odd[True] or odd[False]:
+            text += "The signs do not chain: of the pairs that are not neighbours, "
+            parts = []
+            if odd[True]:
+                parts.append("; ".join(odd[True]) + " differ by more than the spread")
+            if odd[False]:
+                parts.append("; ".join(odd[False]) + " are within the spread")
+            text += "; while ".join(parts) + ". "
+        else:
+            text += "Every pair that is not a neighbour compares as the signs between them suggest. "
     return text + "\n\n" + table
 
 
@@ -776,20 +838,22 @@ def _answer(r: dict) -> str:
         f"against ${s['rho_measured']:.4f}$ at {q['below']:g} of the limits). "
     )
     if top_s is not None and top_m is not None:
-        text += (
-            f"On the MLP the stable range of $\\eta$ ends at ${top_m:g}$ for momentum and ${top_s:g}$ for SGD"
-        )
         verdict, b_extra = _extra_range(r)
         if top_m <= top_s:
-            text += ": the extra stability does not carry over. "
+            text += (
+                f"On the MLP the stable range of $\\eta$ ends at ${top_m:g}$ for momentum and ${top_s:g}$ for "
+                "SGD: the extra stability does not carry over. "
+            )
         elif verdict == "lower":
             text += (
-                f", and momentum's best loss in the extra range, {latex.pm(b_extra['final_loss'], 3)}, is below "
-                "SGD's best: the extra stability carries over and pays. "
+                f"On the MLP {_stability_words(r)}, and momentum's best loss in the extra range, "
+                f"{latex.pm(b_extra['final_loss'], 3)}, is below SGD's best: the extra stability carries over "
+                "and pays. "
             )
         else:
             text += (
-                f" ({top_m / top_s:.3g} times, not {(1 + mu) / (1 - mu):.0f}), and the extra range gives "
+                f"On the MLP {_stability_words(r, f', against {(1 + mu) / (1 - mu):.0f} in the quadratic' + chr(39) + 's theory')}"
+                ", and the extra range gives "
                 + ("no lower loss" if verdict == "same" else "a higher loss")
                 + (f" ({latex.pm(b_extra['final_loss'], 3)} at best)" if b_extra else "")
                 + f" than SGD's best: with {_plural(r['setup']['sweep_epochs'], 'epoch')} of this MLP, the "

@@ -108,7 +108,7 @@ def _recipes_table() -> str:
         "The recipes (\\code{fnn.models.RECIPES}, what \\code{fnn train --model M} uses). The learning rate rises "
         "linearly from 0 over the warm-up steps to the peak, then follows a cosine to 0 at the last step; weight "
         "decay (L2, added to the gradient) applies to weights, not to biases or batch-norm parameters; dropout "
-        "is inverted dropout before the last affine layer.",
+        "is inverted dropout after the ReLU of every hidden fully connected layer (Table~\\ref{tab:architectures}).",
         "recipes",
         size="\\small",
     )
@@ -193,7 +193,7 @@ def recipe_table(found: dict[str, dict]) -> str:
     from fnn import models
 
     lines = [
-        "| model | epochs | batch | lr | weight decay | dropout | test accuracy (3 seeds) | training time |",
+        "| model | epochs | batch | lr | weight decay | dropout | test accuracy (mean ± sd) | training time |",
         "|---|---|---|---|---|---|---|---|",
     ]
     for name, experiment in RECIPE_RUNS.items():

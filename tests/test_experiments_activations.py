@@ -88,3 +88,21 @@ def test_activations_section_reads_its_numbers_and_follows_them(quick_experiment
     with_sigmoid["setup"]["largest_slope"]["sigmoid"] = 0.25
     text = activations.section(with_sigmoid)
     assert "\\paragraph{Gradients per layer.}" in text and "\\paragraph{Saturation.}" in text
+
+
+def test_activations_dead_units_report_transients_from_the_data(quick_experiment):
+    _, r = quick_experiment("activations")
+    r = copy.deepcopy(r)
+    relu = r["runs"]["relu"][0]
+    relu["dead_fraction"]["hidden2"] = [0.0] * len(relu["steps"])
+    relu["dead_fraction"]["hidden2"][1] = 0.5  # dead at one recorded step, alive again later
+    relu["dead_fraction_end"]["hidden2"] = 0.0
+    text = activations.section(r)
+    assert "1 of the 1 runs had a dead unit at some recorded step, and 0 after training" in text
+    assert "cannot recover through its own weights" in text and "as it did here" in text
+    relu["dead_fraction"]["hidden2"] = [0.0] * len(relu["steps"])
+    assert "No run had a dead unit at any recorded step" in activations.section(r)
+    with_leaky = copy.deepcopy(r)  # leaky ReLU's units with x <= 0 everywhere are inactive, not dead
+    with_leaky["runs"]["leaky_relu"] = copy.deepcopy(r["runs"]["relu"])
+    text = activations.section(with_leaky)
+    assert "inactive units for leaky ReLU" in text and "dead/inact." in text

@@ -3,12 +3,14 @@ mechanisms its text rests on (scale invariance, the 1/a^2 relative update, eps a
 the constant batch-of-one prediction), and the LaTeX section built from the results."""
 
 import re
+from pathlib import Path
 
 import numpy as np
 import pytest
 
 from experiments import batch_norm
 
+ROOT = Path(__file__).resolve().parent.parent
 FIGURES = ["batch_size.png", "init_diagnostics.png", "init_scale.png", "modes.png"]
 
 
@@ -85,7 +87,9 @@ def test_section_is_latex_built_from_the_results(quick):
     for name in FIGURES:
         assert f"fig:batch_norm-{name[:-4].replace('_', '-')}" in labels
     assert {"sec:exp-batch_norm-init", "sec:exp-batch_norm-batch", "sec:exp-batch_norm-modes"} <= labels
-    assert set(re.findall(r"\\ref\{([^}]*)\}", text)) <= labels
+    # its own labels, and the appendix's derivation of batch norm's backward pass
+    norm = re.search(r"\\label\{([^}]*)\}", (ROOT / "derivations" / "norm.tex").read_text()).group(1)
+    assert set(re.findall(r"\\ref\{([^}]*)\}", text)) <= labels | {norm}
     assert "$$" not in text and "nan" not in text and "None" not in text
     assert text.count("{") == text.count("}")
     assert f"{r['init_scale']['slope']:.3f}" in text  # numbers come from the results

@@ -65,3 +65,21 @@ def test_section_labels_and_data_driven_sentences(quick_experiment):
         fast["rows"][0][f"naive_{kind}_ms"] = 0.5 * r["rows"][0][f"im2col_{kind}_ms"]
     assert "takes 10 times as long as im2col" in conv_speed.section(slow)
     assert "not slower everywhere" in conv_speed.section(fast)
+
+
+def test_im2col_against_direct_explains_only_a_slowdown_beyond_the_spread(quick_experiment):
+    _, r = quick_experiment("conv_speed")
+    r = copy.deepcopy(r)
+    row = r["rows"][0]
+    for kind in conv_speed.KINDS:  # im2col twice as fast as direct, the ranges apart
+        row[f"direct_{kind}_ms"] = 2 * row[f"im2col_{kind}_ms"]
+        row[f"direct_{kind}_iqr_ms"] = [2 * v for v in row[f"im2col_{kind}_iqr_ms"]]
+    text = conv_speed.section(r)
+    assert "forward is faster in the one configuration, beyond the spread" in text
+    assert "column matrix is the likely cost" not in text and "in every one" not in text
+    for kind in conv_speed.KINDS:  # im2col twice as slow
+        row[f"direct_{kind}_ms"] = row[f"im2col_{kind}_ms"] / 2
+        row[f"direct_{kind}_iqr_ms"] = [v / 4 for v in row[f"im2col_{kind}_iqr_ms"]]
+    text = conv_speed.section(r)
+    assert "forward is slower in the one configuration, beyond the spread" in text
+    assert "column matrix is the likely cost" in text

@@ -140,3 +140,56 @@ def test_section_sentences_follow_the_data(quick):
     assert optimizers._stable_top(r, "sgd") > lowest
     unstable = _with_momentum_losses(r, 1.0, stable_top=lowest)
     assert "momentum does \\emph{not} buy stability" in optimizers.section(unstable)
+
+
+def test_ordering_names_non_neighbours_that_differ(quick):
+    """The chain of signs compares neighbours; a pair of non-neighbours whose difference the chain
+    hides (a < c although a ~ b ~ c) is named."""
+    _, r = quick
+    r = copy.deepcopy(r)
+    losses = {  # nesterov ~ momentum ~ sgd, but nesterov < sgd; rmsprop and adam far above
+        "nesterov": [0.058, 0.062, 0.066],
+        "momentum": [0.061, 0.067, 0.073],
+        "sgd": [0.066, 0.068, 0.071],
+        "rmsprop": [0.093, 0.095, 0.097],
+        "adam": [0.121, 0.123, 0.125],
+    }
+    for name, values in losses.items():
+        n = len(r["compare"][name]["status"])
+        r["compare"][name]["status"] = ["ok"] * n
+        r["compare"][name]["final_loss"] = (values * n)[:n]
+        r["compare"][name]["val_accuracy"] = [0.9] * n
+    text = optimizers._compare_text(r)
+    if len(r["setup"]["seeds"]) >= 2:
+        assert "Nesterov and SGD" in text and "differ by more than the spread" in text
+    else:
+        assert "compares as the signs between them suggest" in text
+
+
+def _entry(eta, factor, losses):
+    ok = losses is not None
+    return {
+        "effective_lr": eta,
+        "lr": eta * factor,
+        "status": ["ok" if ok else "nan"] * 2,
+        "final_loss": list(losses) if ok else [None, None],
+        "val_accuracy": [0.9, 0.9] if ok else [None, None],
+    }
+
+
+def test_stability_is_stated_as_a_bracket(quick):
+    """SGD stable up to 2, momentum up to 5 on the grid: the text states what the grid shows (momentum
+    stable where SGD diverges, each limit between two rates), not a ratio of the two."""
+    _, r = quick
+    r = copy.deepcopy(r)
+    r["setup"]["seeds"] = [0, 1]
+    mu = r["setup"]["mu"]
+    grid = {1.0: [0.12, 0.13], 2.0: [0.10, 0.11], 5.0: [0.37, 0.40]}
+    r["sweep"] = {
+        "sgd": [_entry(eta, 1.0, grid.get(eta) if eta <= 2 else None) for eta in (1.0, 2.0, 5.0)],
+        "momentum": [_entry(eta, 1 - mu, grid.get(eta)) for eta in (1.0, 2.0, 5.0, 10.0)],
+    }
+    text = optimizers.section(r)
+    assert "momentum is still stable at $\\eta=5$, where SGD diverges" in text
+    assert "SGD's between $2$ and $5$, momentum's between $5$ and $10$" in text
+    assert "between 1 and 5 times SGD's" in text and "times SGD's largest stable" not in text
