@@ -1,11 +1,11 @@
 # make report: REPORT.pdf from results/*/results.json (python -m experiments.report writes
-# report/body.tex) and derivations/*.tex. Any LaTeX error or undefined reference fails.
+# report/body.tex) and derivations/*.tex. Any LaTeX error, undefined reference or overfull line fails.
 PYTHON ?= python
 
 report:
 	$(PYTHON) -m experiments.report
 	latexmk -pdf -halt-on-error -interaction=nonstopmode -file-line-error -outdir=report/build report/REPORT.tex
-	@! grep -E "undefined references|Reference .* undefined|Citation .* undefined" report/build/REPORT.log
+	@! grep -E "undefined references|Reference .* undefined|Citation .* undefined|Overfull" report/build/REPORT.log
 	cp report/build/REPORT.pdf REPORT.pdf
 
 derivations:

@@ -61,8 +61,10 @@ def table(
     return (
         f"\\begin{{table}}[htbp]\n\\centering{size}\n"
         f"\\caption{{{caption}}}\\label{{tab:{label}}}\n"
+        # a table wider than the text is scaled down to its width, never set into the margin
+        "\\resizebox{\\ifdim\\width>\\linewidth\\linewidth\\else\\width\\fi}{!}{"
         f"\\begin{{tabular}}{{{align}}}\n\\toprule\n{' & '.join(columns)} \\\\\n\\midrule\n"
-        f"{body}\n\\bottomrule\n\\end{{tabular}}\n\\end{{table}}\n"
+        f"{body}\n\\bottomrule\n\\end{{tabular}}}}\n\\end{{table}}\n"
     )
 
 
