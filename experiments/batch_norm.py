@@ -1033,7 +1033,7 @@ def _section_modes(r):
         f"{_epochs(setup['mode_epochs'])} on {setup['mode_train_size']:,} training images, {len(setup['seeds'])} seeds) "
         f"is evaluated after every epoch on the same {m['eval_size']:,} validation images (the first "
         f"{m['eval_size']:,} of the validation split) three ways: test mode, with the running statistics "
-        f"(running $=0.9\\,$running$\\,+\\,0.1\\,$batch); train mode, each image normalised with the statistics of "
+        f"(running $={setup['bn_momentum']:g}\\,$running$\\,+\\,{1 - setup['bn_momentum']:g}\\,$batch); train mode, each image normalised with the statistics of "
         f"its batch of {m['eval_batch']}; and train mode one image at a time. After the last epoch the same images are "
         f"also classified in train mode in batches of {', '.join(map(str, sizes))}.",
         f"\\paragraph{{Results}} (Figure~\\ref{{fig:batch_norm-modes}}). After the last epoch, test mode reaches "

@@ -6,10 +6,10 @@ the result depends on (the experiment module and every fnn or experiments module
 imports, transitively). `python -m experiments.report --check` recomputes the hashes and
 names every file that changed since the result was made.
 
-Files are hashed by their syntax tree (`ast.dump`), so comments and formatting do not count,
-and an experiment module's `section` function (the report's prose about the numbers, which
-does not change them) is left out, as are the modules that only write the report
-(`PRESENTATION`).
+Files are hashed by their syntax tree (`ast.dump`), so comments and formatting do not count;
+an experiment module's `section` function and the functions only it calls (the report's prose
+about the numbers, which cannot change them) are left out, as are the modules that only write
+the report (`PRESENTATION`).
 """
 
 from __future__ import annotations
@@ -39,11 +39,33 @@ def _module_name(path: Path) -> str:
     return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
 
 
+def _names(node: ast.AST) -> set[str]:
+    return {n.id for n in ast.walk(node) if isinstance(n, ast.Name)}
+
+
+def _without_prose(tree: ast.Module) -> ast.Module:
+    """`tree` less `section` and every module-level function that only `section` reaches."""
+    functions = {n.name: n for n in tree.body if isinstance(n, ast.FunctionDef)}
+
+    def reach(names: set[str]) -> set[str]:
+        seen, todo = set(), list(names & functions.keys())
+        while todo:
+            name = todo.pop()
+            if name not in seen:
+                seen.add(name)
+                todo += list(_names(functions[name]) & functions.keys())
+        return seen
+
+    prose = reach({"section"}) if "section" in functions else set()
+    roots = set().union(*(_names(n) for n in tree.body if not isinstance(n, ast.FunctionDef)))
+    keep = reach(roots | (functions.keys() - prose))
+    tree.body = [n for n in tree.body if not (isinstance(n, ast.FunctionDef) and n.name not in keep)]
+    return tree
+
+
 def _tree(path: Path) -> ast.Module:
     tree = ast.parse(path.read_text(), filename=str(path))
-    if path.parent.name == "experiments":
-        tree.body = [n for n in tree.body if not (isinstance(n, ast.FunctionDef) and n.name == "section")]
-    return tree
+    return _without_prose(tree) if path.parent.name == "experiments" else tree
 
 
 def _imports(tree: ast.Module, name: str, is_package: bool) -> set[str]:

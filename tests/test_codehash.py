@@ -23,11 +23,17 @@ def tree(tmp_path, monkeypatch):
             from experiments import latex
             from fnn.a import thing
 
+            def _shared(x):
+                return x
+
             def run():
-                return 1  # a comment
+                return _shared(1)  # a comment
+
+            def _words(r):
+                return "prose " + _shared("about the numbers")
 
             def section(r):
-                return "prose"
+                return _words(r)
             """
         ),
     }
@@ -53,8 +59,10 @@ def test_dependencies_follow_imports_transitively_and_skip_presentation(tree):
 def test_changes_that_cannot_change_a_number_do_not_count(tree):
     e = tree / "experiments/e.py"
     before = codehash.record(e)
-    e.write_text(e.read_text().replace("# a comment", "").replace('"prose"', '"other prose"') + "\n\n")
-    assert codehash.changed(before, e) == []
+    e.write_text(e.read_text().replace("# a comment", "").replace('"prose "', '"other prose "') + "\n\n")
+    assert codehash.changed(before, e) == []  # _words is reached only from section: prose
+    e.write_text(e.read_text().replace("return x", "return 2 * x"))
+    assert codehash.changed(before, e) == ["experiments/e.py"]  # _shared is run's code too
 
 
 def test_a_changed_dependency_is_named(tree):
