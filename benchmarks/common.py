@@ -1,14 +1,14 @@
 """What the benchmarks share: process settings (fnn.runtime) applied to every contender alike
 and recorded in the JSON with the machine, peak memory, and the JSON output. The timing
-itself is `fnn.timing.alternate`: side by side in one run, contenders alternating, medians."""
+itself is `benchmarks.timing.alternate`: side by side in one run, contenders alternating, medians."""
 
 from __future__ import annotations
 
 import json
 import sys
 
+from benchmarks.timing import alternate, time_once
 from fnn import runtime
-from fnn.timing import alternate, time_once
 
 __all__ = ["peak_rss_mib", "add_malloc_flag", "setup", "alternate", "time_once", "emit"]
 

@@ -2,7 +2,7 @@
 
 For each shape class (batch N, spatial size, C_in, C_out, kernel k; padding k // 2, stride 1)
 the impls direct, im2col, xla and (3x3 kernels only) winograd are timed side by side
-(`fnn.timing.alternate`, all contenders of a class alternating), each jitted with fnn's
+(`benchmarks.timing.alternate`, all contenders of a class alternating), each jitted with fnn's
 compiler options:
 - forward: `apply`;
 - forward_backward: `apply` then `backward` (dx, dW, db) for a fixed random dy;

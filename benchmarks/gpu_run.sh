@@ -22,7 +22,7 @@ if [ "${FULL:-}" = 1 ]; then  # the rest, for a longer lease
   run epoch_b512 80 python3 -m benchmarks.epoch --batch-size 512 --repeats 5
   run accuracy_cnn_bn 80 python3 -m benchmarks.accuracy --model cnn-bn --driver scan
   run conv 120 python3 -m benchmarks.conv --repeats 10 --mnist-only
-  run gradcheck 70 python3 -m fnn.cli gradcheck --no-fd --json "$OUT/gradcheck_table.json"
+  run gradcheck 70 python3 -m fnn gradcheck --no-fd --json "$OUT/gradcheck_table.json"
 fi
 # Few files come back from the device machine: merge everything into one JSON and one log.
 python3 - "$OUT" <<'PY'

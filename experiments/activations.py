@@ -52,8 +52,8 @@ import numpy as np
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
-from experiments import latex
-from fnn import experiment, layers, models, plots, runtime, step
+from experiments import common, latex
+from fnn import layers, models, plots, runtime, step
 from fnn.layers.activations import ActivationCache
 from fnn.losses import softmax_cross_entropy
 
@@ -155,7 +155,7 @@ def _train_with_probes(config, mnist, model, seed, probe, label):
     def probing(optimizer):
         return _probing_epoch(model, optimizer, config.batch_size, probe, probe_at, records)
 
-    result = experiment.train_recipe(model, mnist, recipe, seed=seed, label=label, epoch=probing)
+    result = common.train_recipe(model, mnist, recipe, seed=seed, label=label, epoch=probing)
     return result, records
 
 
@@ -207,7 +207,7 @@ def _summary(runs):
 
 
 def run(config: Config) -> dict:
-    mnist = experiment.load_data(config.data, train_size=config.train_size, seed=config.data_seed)
+    mnist = common.load_data(config.data, train_size=config.train_size, seed=config.data_seed)
     runs = {a: [_one_run(config, mnist, a, seed) for seed in config.seeds] for a in config.activations}
     return {
         "setup": {
@@ -859,7 +859,7 @@ def _dead_text(r: dict, hidden: list) -> str:
 
 
 def main(argv=None) -> Path:
-    return experiment.main("activations", Config, run, plot, QUICK, argv, __doc__)
+    return common.main("activations", Config, run, plot, QUICK, argv, __doc__)
 
 
 if __name__ == "__main__":

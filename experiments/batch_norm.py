@@ -46,14 +46,13 @@ import numpy as np
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
-from experiments import latex
-from fnn import experiment, layers, models, optim, plots, runtime, step
+from experiments import common, latex
+from fnn import layers, models, optim, plots, runtime, step
 from fnn.data import Split
 from fnn.layer import serial
 from fnn.layers.affine import AffineCache
 from fnn.layers.norm import BatchNormTrainCache
 from fnn.losses import softmax_cross_entropy
-from fnn.run import train
 from fnn.train import DivergedError
 
 EPS = 1e-5  # fnn.layers.batch_norm's default eps, used by every batch-norm layer here
@@ -183,7 +182,7 @@ def _scale_sweep(config, mnist):
                 per_seed["score_std"].append(float(at_init["score_std"]))
                 init_norms = _hidden_norms(ts.params, len(config.hidden))
                 try:
-                    result = train(
+                    result = common.train(
                         model,
                         data,
                         optimizer,
@@ -275,7 +274,7 @@ def _batch_sweep(config, mnist):
 def _final(model, data, optimizer, epochs, batch, seed, epoch, label):
     """{"val_accuracy", "train_accuracy", "diverged"} of the last epoch (chance if diverged)."""
     try:
-        result = train(
+        result = common.train(
             model, data, optimizer, epochs=epochs, batch_size=batch, seed=seed, epoch=epoch, label=label
         )
     except DivergedError:
@@ -316,27 +315,22 @@ def _modes(config, mnist):
     labels = jnp.asarray(mnist.validation.labels[: config.eval_size])
     model = models.mlp(config.hidden, batch_norm=True)
     optimizer = optim.momentum(config.lr)
-    inner = step.make_epoch(model, softmax_cross_entropy, optimizer, batch_size=config.mode_batch_size)
     evaluate = _mode_evaluator(model, x, labels, config.eval_batch, config.eval_batch_sizes)
     curves = {key: [] for key in ("running", "batch", "single")}
     by_batch, distinct, share = [], [], []
     for seed in config.seeds:
         records = []
-
-        def run(ts, x_train, y_train, key, on_step=None, records=records):
-            ts, losses, correct = inner.run(ts, x_train, y_train, key, on_step)
-            records.append(jax.device_get(evaluate(ts.params, ts.state)))
-            return ts, losses, correct
-
-        train(
+        common.train(
             model,
             data,
             optimizer,
             epochs=config.mode_epochs,
             batch_size=config.mode_batch_size,
             seed=seed,
-            epoch=inner._replace(run=run),
             label=f"modes seed {seed}",
+            on_epoch=lambda record, ts, records=records: records.append(
+                jax.device_get(evaluate(ts.params, ts.state))
+            ),
         )
         for key in curves:
             curves[key].append([float(r[key]) for r in records])
@@ -357,7 +351,7 @@ def _modes(config, mnist):
 
 def run(config: Config) -> dict:
     sizes = (config.scale_train_size, config.batch_train_size, config.mode_train_size)
-    mnist = experiment.load_data(config.data, train_size=max(sizes), seed=config.data_seed)
+    mnist = common.load_data(config.data, train_size=max(sizes), seed=config.data_seed)
     if config.eval_size % config.eval_batch or any(config.eval_size % b for b in config.eval_batch_sizes):
         raise ValueError(f"eval_size {config.eval_size} must be a multiple of every evaluation batch size")
     return {
@@ -1114,7 +1108,7 @@ def section(r: dict) -> str:
 
 
 def main(argv=None) -> Path:
-    return experiment.main("batch_norm", Config, run, plot, QUICK, argv, __doc__)
+    return common.main("batch_norm", Config, run, plot, QUICK, argv, __doc__)
 
 
 if __name__ == "__main__":

@@ -11,8 +11,8 @@ from __future__ import annotations
 import dataclasses
 from pathlib import Path
 
-from experiments import latex
-from fnn import experiment, models
+from experiments import common, latex
+from fnn import models
 
 RECIPE = models.RECIPES["cnn"]
 
@@ -39,7 +39,7 @@ QUICK = {"epochs": 2, "train_size": 1500, "seeds": (0, 1)}
 def run(config: Config) -> dict:
     base = models.RECIPES[config.recipe]
     recipe = base._replace(**{f: getattr(config, f) for f in base._fields if hasattr(config, f)})
-    return experiment.classifier_seeds(
+    return common.classifier_seeds(
         lambda: models.cnn(
             batch_norm=config.batch_norm, conv_impl=config.conv_impl, drop_rate=config.drop_rate
         ),
@@ -52,7 +52,7 @@ def run(config: Config) -> dict:
 
 
 def plot(results: dict, out: Path) -> None:
-    experiment.classifier_plot(results, out, "CNN")
+    common.classifier_plot(results, out, "CNN")
 
 
 def section(r: dict) -> str:
@@ -62,7 +62,7 @@ def section(r: dict) -> str:
 
 
 def main(argv=None) -> Path:
-    return experiment.main("cnn", Config, run, plot, QUICK, argv, __doc__)
+    return common.main("cnn", Config, run, plot, QUICK, argv, __doc__)
 
 
 if __name__ == "__main__":

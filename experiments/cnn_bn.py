@@ -11,8 +11,8 @@ from __future__ import annotations
 import dataclasses
 from pathlib import Path
 
-from experiments import cnn, latex
-from fnn import experiment, models
+from experiments import cnn, common, latex
+from fnn import models
 
 RECIPE = models.RECIPES["cnn-bn"]
 
@@ -30,7 +30,7 @@ def run(config: Config) -> dict:
 
 
 def plot(results: dict, out: Path) -> None:
-    experiment.classifier_plot(results, out, "CNN-BN")
+    common.classifier_plot(results, out, "CNN-BN")
 
 
 def section(r: dict) -> str:
@@ -44,7 +44,7 @@ def section(r: dict) -> str:
 
 
 def main(argv=None) -> Path:
-    return experiment.main("cnn_bn", Config, run, plot, cnn.QUICK, argv, __doc__)
+    return common.main("cnn_bn", Config, run, plot, cnn.QUICK, argv, __doc__)
 
 
 if __name__ == "__main__":

@@ -31,11 +31,11 @@ import numpy as np
 from jax import lax
 from matplotlib.figure import Figure
 
-from experiments import latex
-from fnn import experiment, layers, plots, runtime
+from benchmarks.timing import time_once
+from experiments import common, latex
+from fnn import layers, plots, runtime
 from fnn.im2col import output_size, pad
 from fnn.layers.conv import CONV_IMPLS
-from fnn.timing import time_once
 
 IMPLS = ("naive", *(impl for impl in CONV_IMPLS if impl != "auto"))  # auto runs one of the others
 KINDS = ("forward", "forward_backward")
@@ -586,7 +586,7 @@ def section(r: dict) -> str:
 
 
 def main(argv=None) -> Path:
-    return experiment.main("conv_speed", Config, run, plot, QUICK, argv, __doc__)
+    return common.main("conv_speed", Config, run, plot, QUICK, argv, __doc__)
 
 
 if __name__ == "__main__":

@@ -56,8 +56,8 @@ import jax.numpy as jnp
 import numpy as np
 from matplotlib.figure import Figure
 
-from experiments import latex
-from fnn import checks, experiment, layers, models, plots
+from experiments import common, latex
+from fnn import checks, layers, models, plots
 from fnn.layer import Layer, serial
 from fnn.train import best_epoch, make_evaluate, predict
 
@@ -163,7 +163,7 @@ def _one_run(config, mnist, drop_rate, variant, seed):
     model = mlp(config.hidden, drop_rate, variant)
     recipe = RECIPE._replace(epochs=config.epochs, lr=config.lr, batch_size=config.batch_size)
     label = f"{variant} q={drop_rate} seed {seed}"
-    result = experiment.train_recipe(model, mnist, recipe, seed=seed, label=label)
+    result = common.train_recipe(model, mnist, recipe, seed=seed, label=label)
     best = result.history[best_epoch(result.history) - 1]
     scores = predict(model, result.params, result.state, mnist.train.x)
     train_accuracy = float((scores.argmax(1) == mnist.train.labels).mean())
@@ -202,7 +202,7 @@ def _summary(runs):
 
 
 def run(config: Config) -> dict:
-    mnist = experiment.load_data(config.data, train_size=config.train_size, seed=config.data_seed)
+    mnist = common.load_data(config.data, train_size=config.train_size, seed=config.data_seed)
     runs = {variant: {} for variant in VARIANTS}
     for q in config.drop_rates:
         for variant in VARIANTS:
@@ -551,7 +551,7 @@ def section(r: dict) -> str:
 
 
 def main(argv=None) -> Path:
-    return experiment.main("dropout", Config, run, plot, QUICK, argv, __doc__)
+    return common.main("dropout", Config, run, plot, QUICK, argv, __doc__)
 
 
 if __name__ == "__main__":

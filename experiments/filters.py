@@ -15,9 +15,8 @@ from pathlib import Path
 import jax.numpy as jnp
 import numpy as np
 
-from experiments import latex
-from fnn import experiment, models, optim, plots
-from fnn.run import train
+from experiments import common, latex
+from fnn import models, optim, plots
 
 
 @dataclasses.dataclass(frozen=True)
@@ -35,9 +34,9 @@ QUICK = {"epochs": 1, "train_size": 1000}
 
 
 def run(config: Config) -> dict:
-    mnist = experiment.load_data(config.data, train_size=config.train_size, seed=config.seed)
+    mnist = common.load_data(config.data, train_size=config.train_size, seed=config.seed)
     model = models.cnn()
-    result = train(
+    result = common.train(
         model,
         mnist,
         optim.momentum(config.lr),
@@ -145,7 +144,7 @@ def section(r: dict) -> str:
 
 
 def main(argv=None) -> Path:
-    return experiment.main("filters", Config, run, plot, QUICK, argv, __doc__)
+    return common.main("filters", Config, run, plot, QUICK, argv, __doc__)
 
 
 if __name__ == "__main__":

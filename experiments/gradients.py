@@ -26,8 +26,8 @@ import jax.numpy as jnp
 import numpy as np
 from matplotlib.figure import Figure
 
-from experiments import latex
-from fnn import experiment, gradcheck, layers, plots
+from experiments import common, latex
+from fnn import gradcheck, layers, plots
 from fnn.gradcheck.check import FD_STEP
 from fnn.layer import serial
 
@@ -478,7 +478,7 @@ $B\\varepsilon/h \\approx {_sci(b4 * eps64 / step)[1:-1]}$ and truncation $C h^4
 
 
 def main(argv=None) -> Path:
-    return experiment.main("gradients", Config, run, plot, QUICK, argv, __doc__)
+    return common.main("gradients", Config, run, plot, QUICK, argv, __doc__)
 
 
 if __name__ == "__main__":

@@ -22,8 +22,8 @@ import numpy as np
 from matplotlib.figure import Figure
 from matplotlib.patches import Rectangle
 
-from experiments import latex
-from fnn import experiment, plots
+from experiments import common, latex
+from fnn import plots
 from fnn.im2col import col2im, im2col
 
 WINDOW_COLOURS = ("tab:red", "tab:green", "tab:brown", "tab:purple")  # first three windows, and the last
@@ -271,7 +271,7 @@ def _caption(r: dict) -> str:
 
 
 def main(argv=None) -> Path:
-    return experiment.main("im2col", Config, run, plot, QUICK, argv, __doc__)
+    return common.main("im2col", Config, run, plot, QUICK, argv, __doc__)
 
 
 if __name__ == "__main__":

@@ -49,8 +49,8 @@ import jax.numpy as jnp
 import numpy as np
 from matplotlib.figure import Figure
 
-from experiments import latex
-from fnn import experiment, losses, models, optim, plots, runtime, step
+from experiments import common, latex
+from fnn import losses, models, optim, plots, runtime, step
 from fnn.losses import softmax_cross_entropy
 
 EXPECTED = {"softmax_cross_entropy": math.log(10), "multiclass_svm": 9.0}
@@ -164,7 +164,7 @@ def _first_batches(name, mnist, config):
 
 def run(config: Config) -> dict:
     n = config.batches * config.batch_size
-    mnist = experiment.load_data(config.data, seed=config.data_seed)
+    mnist = common.load_data(config.data, seed=config.data_seed)
     x, labels = mnist.train.x[:n], mnist.train.labels[:n]
     measured = {
         name: {
@@ -241,7 +241,7 @@ def plot(results: dict, out: Path) -> None:
 
 
 def main(argv=None) -> Path:
-    return experiment.main("init_loss", Config, run, plot, QUICK, argv, __doc__)
+    return common.main("init_loss", Config, run, plot, QUICK, argv, __doc__)
 
 
 if __name__ == "__main__":

@@ -28,9 +28,8 @@ import numpy as np
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
-from experiments import latex
-from fnn import experiment, losses, models, optim, plots, step
-from fnn.run import train
+from experiments import common, latex
+from fnn import losses, models, optim, plots, step
 
 NAMES = {"softmax_cross_entropy": "softmax cross-entropy", "multiclass_svm": "multiclass SVM"}
 STYLE = {"softmax_cross_entropy": ("C0", "-", "o"), "multiclass_svm": ("C1", "--", "s")}
@@ -68,7 +67,7 @@ QUICK = {"epochs": 2, "hidden": (32,), "train_size": 3000, "seeds": (0, 1), "smo
 
 
 def run(config: Config) -> dict:
-    mnist = experiment.load_data(config.data, train_size=config.train_size, seed=config.data_seed)
+    mnist = common.load_data(config.data, train_size=config.train_size, seed=config.data_seed)
     runs = {}
     for name, loss in losses.LOSSES.items():
         model = models.mlp(config.hidden)
@@ -87,7 +86,7 @@ def run(config: Config) -> dict:
             )
         }
         for seed in config.seeds:
-            result = train(
+            result = common.train(
                 model,
                 mnist,
                 optimizer,
@@ -378,7 +377,7 @@ def section(r: dict) -> str:
 
 
 def main(argv=None) -> Path:
-    return experiment.main("losses", Config, run, plot, QUICK, argv, __doc__)
+    return common.main("losses", Config, run, plot, QUICK, argv, __doc__)
 
 
 if __name__ == "__main__":

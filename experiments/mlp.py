@@ -11,8 +11,8 @@ from __future__ import annotations
 import dataclasses
 from pathlib import Path
 
-from experiments import latex
-from fnn import experiment, models
+from experiments import common, latex
+from fnn import models
 
 RECIPE = models.RECIPES["mlp"]
 
@@ -36,7 +36,7 @@ QUICK = {"epochs": 3, "hidden": (64,), "train_size": 4000, "seeds": (0, 1)}
 
 def run(config: Config) -> dict:
     recipe = RECIPE._replace(**{f: getattr(config, f) for f in RECIPE._fields if hasattr(config, f)})
-    return experiment.classifier_seeds(
+    return common.classifier_seeds(
         lambda: models.mlp(config.hidden, drop_rate=config.drop_rate),
         recipe,
         seeds=config.seeds,
@@ -47,7 +47,7 @@ def run(config: Config) -> dict:
 
 
 def plot(results: dict, out: Path) -> None:
-    experiment.classifier_plot(results, out, "MLP")
+    common.classifier_plot(results, out, "MLP")
 
 
 def section(r: dict) -> str:
@@ -60,7 +60,7 @@ def section(r: dict) -> str:
 
 
 def main(argv=None) -> Path:
-    return experiment.main("mlp", Config, run, plot, QUICK, argv, __doc__)
+    return common.main("mlp", Config, run, plot, QUICK, argv, __doc__)
 
 
 if __name__ == "__main__":

@@ -44,9 +44,8 @@ import numpy as np
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
-from experiments import latex
-from fnn import experiment, models, optim, plots
-from fnn.run import train
+from experiments import common, latex
+from fnn import models, optim, plots
 from fnn.train import DivergedError
 
 NAMES = ("sgd", "momentum", "nesterov", "rmsprop", "adam")
@@ -116,7 +115,7 @@ def _train_once(config, mnist, name, lr, epochs, seed, chance) -> dict:
     """One run: per-batch losses, final loss (mean over the last FINAL_PERCENT % of the steps),
     status: "ok", "nan" (DivergedError) or "above-chance" (final loss >= ln 10)."""
     try:
-        result = train(
+        result = common.train(
             models.mlp(config.hidden),
             mnist,
             optim.OPTIMIZERS[name](lr, config.mu)
@@ -251,7 +250,7 @@ def _quadratic(config) -> dict:
 
 
 def run(config: Config) -> dict:
-    mnist = experiment.load_data(config.data, train_size=config.train_size, seed=config.data_seed)
+    mnist = common.load_data(config.data, train_size=config.train_size, seed=config.data_seed)
     classes = int(mnist.train.labels.max()) + 1
     chance = math.log(classes)  # the loss of a uniform guess
     sweep = {name: _sweep(config, mnist, name, chance) for name in ("sgd", "momentum")}
@@ -954,7 +953,7 @@ def section(r: dict) -> str:
 
 
 def main(argv=None) -> Path:
-    return experiment.main("optimizers", Config, run, plot, QUICK, argv, __doc__)
+    return common.main("optimizers", Config, run, plot, QUICK, argv, __doc__)
 
 
 if __name__ == "__main__":

@@ -216,7 +216,7 @@ def _readme_block(readme: str) -> tuple[int, int]:
 
 def check(results_dir: Path, readme: Path) -> list[str]:
     """Every reason the committed results, report and README cannot be trusted; [] if none."""
-    from fnn import codehash
+    from experiments import codehash
 
     root = Path(__file__).resolve().parent
     found, problems = load(results_dir), []

@@ -3,7 +3,7 @@
 A `Layer` is init / apply / backward (see fnn.layer); `fnn.layers` has the constructors,
 `fnn.losses` the losses, `fnn.gradcheck` the proof that each backward equals jax.grad,
 `fnn.summary(model, in_shape)` a table of a model's layers. The other modules (`fnn.optim`,
-`fnn.train`, `fnn.data`, `fnn.models`, `fnn.run`, ...) are imported on first use, so
+`fnn.train`, `fnn.data`, `fnn.models`, ...) are imported on first use, so
 `import fnn` stays quick and `fnn.optim.momentum(0.05)` works without importing it first.
 """
 
@@ -17,10 +17,28 @@ __all__ = ["Layer", "serial", "summary", "with_manual_vjp", "layers", "losses", 
 
 # The submodules loaded on first access (PEP 562), e.g. `fnn.models` after `import fnn`.
 _LAZY = (
-    "checkpoint", "checks", "cli", "codehash", "data", "describe", "download", "experiment", "gradcheck", "im2col",
-    "initializers", "kernels", "lock", "models", "optim", "parallel", "plots", "predict", "preprocess", "progress",
-    "provenance", "run", "runfolder", "runtime", "schedules", "settings", "step", "timing", "train", "winograd",
-)  # fmt: skip
+    "checkpoint",
+    "checks",
+    "cli",
+    "data",
+    "download",
+    "gradcheck",
+    "im2col",
+    "initializers",
+    "kernels",
+    "models",
+    "optim",
+    "parallel",
+    "plots",
+    "predict",
+    "preprocess",
+    "progress",
+    "runtime",
+    "schedules",
+    "step",
+    "train",
+    "winograd",
+)
 
 
 def __getattr__(name: str):

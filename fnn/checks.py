@@ -3,9 +3,13 @@
 Every check takes `owner` (the layer, optimizer or option the value belongs to, e.g.
 "conv1", "momentum", "--lr") and `what` (the argument's name), returns the value in its
 normal form, and raises ValueError naming both and the value received. Booleans are never
-numbers here: `momentum=True` is refused, although Python treats True as 1. `shape` and
-`floating` check arrays a layer receives (params, x, dy): on static shapes and dtypes, so
-they cost nothing under `jit`.
+numbers here: `momentum=True` is refused, although Python treats True as 1.
+
+The rest check arrays a layer receives, on static shapes and dtypes, so they cost nothing
+under `jit`. A layer declares what its params must be for an input x as a `Spec`,
+{key: (expected shape, what the shape follows from)}, and starts `apply` and `backward` with
+one call: `layer_inputs` (params against the spec, x's dtype: both cast to it) and, in
+backward, `cotangent` (dy's shape).
 """
 
 from __future__ import annotations
@@ -28,7 +32,13 @@ __all__ = [
     "params_keys",
     "shape",
     "floating",
+    "Spec",
+    "tree",
+    "layer_inputs",
+    "cotangent",
 ]
+
+Spec = Mapping[str, tuple[tuple[int, ...], str]]  # key -> (expected shape, what it follows from)
 
 
 def _is_int(value: Any) -> bool:
@@ -114,11 +124,12 @@ def flag(owner: str, what: str, value: Any) -> bool:
     return value
 
 
-def params_keys(owner: str, params: Any, keys: Sequence[str]) -> None:
-    """Raise TypeError unless `params` is a mapping with exactly `keys` (a pytree mistake)."""
+def params_keys(owner: str, params: Any, keys: Sequence[str], what: str = "params") -> None:
+    """Raise TypeError unless `params` (or the `what` of a layer, e.g. its state) is a mapping
+    with exactly `keys` (a pytree mistake)."""
     if not isinstance(params, Mapping) or set(params) != set(keys):
         got = sorted(params) if isinstance(params, Mapping) else type(params).__name__
-        raise TypeError(f"{owner}: params must be a dict with keys {sorted(keys)}, got {got}")
+        raise TypeError(f"{owner}: {what} must be a dict with keys {sorted(keys)}, got {got}")
 
 
 def shape(owner: str, what: str, got: Sequence[int], expected: Sequence[int], hint: str = "") -> tuple:
@@ -144,3 +155,26 @@ def floating(owner: str, what: str, value: Any) -> Any:
             f"got {dtype if dtype is not None else type(value).__name__}; cast it, e.g. {what}.astype(jnp.float32)"
         )
     return jax.dtypes.canonicalize_dtype(dtype)
+
+
+def tree(owner: str, what: str, value: Any, spec: Spec) -> None:
+    """Raise unless `value` (a layer's params or state, named `what`) is a dict with exactly the
+    keys of `spec` (TypeError) whose arrays have the shapes it gives (ValueError, as `shape`)."""
+    params_keys(owner, value, tuple(spec), what)
+    for key, (expected, hint) in spec.items():
+        shape(owner, f"{what}[{key!r}]", jnp.shape(value[key]), expected, hint)
+
+
+def layer_inputs(owner: str, params: Any, spec: Spec, x: Any, *, at_least: Any = None) -> tuple[dict, Any]:
+    """(params, x) as a layer computes with them: in x's floating dtype (`floating`; promoted
+    to `at_least` if given), after checking params against `spec` (`tree`)."""
+    dtype = floating(owner, "x", x)
+    dtype = dtype if at_least is None else jnp.promote_types(dtype, at_least)
+    tree(owner, "params", params, spec)
+    return {key: jnp.asarray(params[key], dtype) for key in spec}, jnp.asarray(x, dtype)
+
+
+def cotangent(owner: str, dy: Any, expected: Sequence[int], dtype: Any, hint: str = "") -> Any:
+    """`dy` in `dtype` if its shape is `expected` (the layer's output); else ValueError (`shape`)."""
+    shape(owner, "dy", jnp.shape(dy), expected, hint)
+    return jnp.asarray(dy, dtype)

@@ -41,6 +41,7 @@ __all__ = [
     "load_mnist",
     "find_mnist",
     "read_mnist_file",
+    "check_splits",
     "fingerprint",
     "provenance",
     "download",
@@ -107,7 +108,7 @@ def find_mnist(
     raise DataError(
         "MNIST not found. Tried:\n  "
         + "\n  ".join(tried)
-        + f"\nFix: pass a path (--data PATH), set FNN_MNIST, copy mnist_all.mat into {cache_dir()}/, "
+        + f"\nFix: pass its path, set FNN_MNIST, copy mnist_all.mat into {cache_dir()}/, "
         "or reinstall fnn (its package ships fnn/mnist/mnist_all.mat)."
     )
 
@@ -124,9 +125,10 @@ def fingerprint(path: str | os.PathLike) -> str:
 
 
 def provenance(mnist: MNIST) -> dict:
-    """What was trained on, JSON-ready: the source, its sha256 and the size of each split."""
+    """What was trained on, JSON-ready: the source (an absolute path, so that the record holds
+    from any working folder), its sha256 and the size of each split."""
     return {
-        "path": mnist.source,
+        "path": str(Path(mnist.source).resolve()),
         "sha256": mnist.sha256,
         "train": int(len(mnist.train.labels)),
         "validation": int(len(mnist.validation.labels)),
@@ -227,6 +229,27 @@ def _check_labels(where: str, y: np.ndarray) -> np.ndarray:
         bad = _first_bad(y, (y >= 0) & (y < NUM_CLASSES))
         raise DataError(f"{where} must lie in [0, {NUM_CLASSES}), got {bad}")
     return y.astype(np.int64)
+
+
+def check_splits(mnist: MNIST, num_classes: int) -> None:
+    """Raise DataError unless every split of `mnist` (built by hand, say) can be trained on:
+    as many labels as images, integer labels in [0, num_classes), and the train split's
+    image shape in every split. `fit` checks what it is handed: under jit an out-of-range
+    label would be clamped, not refused."""
+    in_shape = np.shape(mnist.train.x)[1:]
+    for name, split in zip(("train", "validation", "test"), (mnist.train, mnist.validation, mnist.test)):
+        x, y = np.asarray(split.x), np.asarray(split.labels)
+        if x.ndim < 2 or x.shape[1:] != in_shape:
+            raise DataError(f"the {name} split's images have shape {x.shape}, expected (N, *{in_shape})")
+        if y.shape != (len(x),):
+            raise DataError(f"the {name} split has {len(x)} images but labels of shape {y.shape}")
+        if y.dtype.kind not in "ui":
+            raise DataError(f"the {name} split's labels have dtype {y.dtype}; pass integer class indices")
+        if y.size and not (0 <= y.min() and y.max() < num_classes):
+            bad = _first_bad(y, (y >= 0) & (y < num_classes))
+            raise DataError(
+                f"the {name} split's labels must lie in [0, {num_classes}) (the model's outputs), got {bad}"
+            )
 
 
 def read_mnist_file(path: str | os.PathLike) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:

@@ -1,39 +1,83 @@
-"""The Layer contract, `serial`, and the bridge from hand-written backward to `jax.custom_vjp`.
+"""The Layer record, `serial`, and the bridge from hand-written backward to `jax.custom_vjp`.
 
-A layer is an immutable record of three pure functions (and a name for errors):
+A layer is an immutable record of three pure functions and of what it is:
 
     init(key, in_shape)                               -> (out_shape, params, state)
     apply(params, state, x, *, train=False, key=None) -> (y, new_state, cache)
     backward(params, cache, dy)                       -> (dx, dparams)
 
-Shapes in `init` are per example (no batch axis); arrays in `apply` are batch first. A
-backward that runs one of several functions chosen by its cache's type (one cache type per
-implementation) lists them as `backward.by_cache = {CacheType: function}`, so that
-`fnn.gradcheck` cites the equations of the function that ran.
+Shapes in `init` are per example (no batch axis); arrays in `apply` are batch first. Besides
+its name (for errors) a Layer declares, as data: the constructor call that made it (`kind`,
+`args`, `kwargs`: its repr prints that call), its `children` if it is a container, and the
+`equations` its backward implements for each cache type its apply returns (what
+`fnn.gradcheck` cites). A hand-made `Layer("my_layer", init, apply, backward)` leaves them
+empty. `@constructor` fills in the call for a function that returns a Layer.
 Derivation of the chain rule through `serial`: derivations/layer.tex (eq:serial-*).
 """
 
 from __future__ import annotations
 
+import functools
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any, NamedTuple
 
 import jax
 import numpy as np
 
-from fnn.describe import call_text, mark
-
-__all__ = ["Layer", "serial", "summary", "with_manual_vjp"]
+__all__ = ["Layer", "constructor", "call_text", "serial", "summary", "with_manual_vjp"]
 
 
 class Layer(NamedTuple):
-    """Three pure functions and a name; see the module docstring for their signatures."""
+    """Three pure functions and what the layer is; see the module docstring."""
 
     name: str
     init: Callable[..., Any]
     apply: Callable[..., Any]
     backward: Callable[..., Any]
+    kind: str = ""  # the constructor's name, e.g. "conv2d"; "" for a hand-made layer
+    args: tuple = ()  # the constructor's positional arguments, as written
+    kwargs: tuple[tuple[str, Any], ...] = ()  # its keyword arguments, as written, in order
+    children: tuple[Layer, ...] = ()  # a container's layers, run in sequence (serial)
+    equations: tuple[tuple[type, tuple[str, ...]], ...] = ()  # (cache type, labels backward cites)
+
+    def __repr__(self) -> str:
+        """The call that made the layer, e.g. `conv2d(32, 3, padding=1, name='conv1')`."""
+        return call_text(self.kind, self.args, self.kwargs) if self.kind else f"Layer({self.name!r})"
+
+
+def call_text(kind: str, args: tuple, kwargs: Iterable[tuple[str, Any]]) -> str:
+    """`kind(arg, ..., key=value, ...)`, each value as it prints (a Layer, an optimizer or a
+    schedule as its own call, a function as `<name>`); with more than two arguments that are
+    records (the layers of a serial, the transformations of a chain), one per line."""
+    parts = [_argument(a) for a in args] + [f"{k}={_argument(v)}" for k, v in kwargs]
+    if sum(_is_record(a) for a in args) > 2:
+        return f"{kind}(\n" + "".join("  " + p.replace("\n", "\n  ") + ",\n" for p in parts) + ")"
+    return f"{kind}({', '.join(parts)})"
+
+
+def _is_record(value: Any) -> bool:
+    return isinstance(value, tuple) and hasattr(value, "_fields")
+
+
+def _argument(value: Any) -> str:
+    if isinstance(value, tuple) and not _is_record(value):
+        return f"({', '.join(_argument(v) for v in value)}{',' if len(value) == 1 else ''})"
+    if callable(value) and hasattr(value, "__name__"):  # a function: its repr shows an address
+        return f"<{value.__name__}>"
+    return repr(value)
+
+
+def constructor(make: Callable[..., Layer]) -> Callable[..., Layer]:
+    """Decorate a function that returns a Layer: the Layer records the call (`kind`, `args`,
+    `kwargs`), so that it prints as e.g. `conv2d(32, 3, padding=1, name='conv1')`."""
+
+    @functools.wraps(make)
+    def construct(*args: Any, **kwargs: Any) -> Layer:
+        layer = make(*args, **kwargs)
+        return layer._replace(kind=make.__name__, args=args, kwargs=tuple(kwargs.items()))
+
+    return construct
 
 
 def serial(*layers: Layer, name: str = "serial") -> Layer:
@@ -95,26 +139,34 @@ def serial(*layers: Layer, name: str = "serial") -> Layer:
             dy, dparams[i] = layers[i].backward(params[i], cache[i], dy)
         return dy, tuple(dparams)
 
-    layer = Layer(name=name, init=init, apply=apply, backward=backward)
-    return mark(layer, call_text("serial", layers, {"name": name}), layers=layers)  # prints its children
+    return Layer(
+        name,
+        init,
+        apply,
+        backward,
+        kind="serial",
+        args=layers,
+        kwargs=(("name", name),),
+        children=layers,
+        equations=((tuple, ("eq:serial-chain",)),),  # the cache is the tuple of the children's
+    )
 
 
 def summary(model: Layer, in_shape: tuple[int, ...], *, file=None) -> str:
     """Print (to `file`, default stdout) and return a table of `model`'s layers: name, kind,
-    output shape per example and parameter count, then the totals. A `serial`'s children are
-    listed one by one (nested serials too); any other layer is one row."""
+    output shape per example and parameter count, then the totals. A container's children are
+    listed one by one (nested containers too); any other layer is one row."""
     rows, key = [], jax.random.key(0)
 
     def visit(layer, shape, depth):
-        children = getattr(layer, "layers", None)
-        if children is not None:
-            for child in children:
+        if layer.children:
+            for child in layer.children:
                 shape = visit(child, shape, depth + 1)
             return shape
         out_shape, params, state = layer.init(key, shape)
-        kind = repr(layer).split("(")[0] if "(" in repr(layer) else "Layer"
         sizes = [sum(int(np.size(a)) for a in jax.tree.leaves(tree)) for tree in (params, state)]
-        rows.append(("  " * max(depth - 1, 0) + layer.name, kind, str(tuple(out_shape)), *sizes))
+        indent = "  " * max(depth - 1, 0)
+        rows.append((indent + layer.name, layer.kind or "Layer", str(tuple(out_shape)), *sizes))
         return out_shape
 
     visit(model, tuple(in_shape), 0)

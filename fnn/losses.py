@@ -12,7 +12,7 @@ import jax.numpy as jnp
 
 from fnn import checks
 
-__all__ = ["softmax_cross_entropy", "multiclass_svm", "LOSSES"]
+__all__ = ["softmax_cross_entropy", "multiclass_svm", "LOSSES", "EQUATIONS"]
 
 
 def _check(name: str, scores: jax.Array, labels: jax.Array) -> None:
@@ -69,3 +69,9 @@ def multiclass_svm(scores: jax.Array, labels: jax.Array, margin: float = 1.0) ->
 
 
 LOSSES = {"softmax_cross_entropy": softmax_cross_entropy, "multiclass_svm": multiclass_svm}
+
+# Per loss, the labels of the equations it implements (what fnn.gradcheck cites).
+EQUATIONS = {
+    softmax_cross_entropy: ("eq:softmax-loss", "eq:softmax-dscores"),
+    multiclass_svm: ("eq:svm-loss", "eq:svm-dscores"),
+}

@@ -3,11 +3,15 @@
 `update(grads, state, params=None) -> (updates, state)` returns what gets ADDED to the parameters:
 `apply_updates(params, updates)` is p <- p + u (eq:update-apply). `chain` composes clipping, masked
 weight decay and a rule; a rule counts its updates once, in its state's `count` (int32, the
-argument of the schedule `lr`). Derivation: derivations/optim.tex.
+argument of the schedule `lr`), and records the learning rate it last used in `lr` (what
+`fnn.train.fit` logs: the schedule lives in the optimizer alone). Each constructor here returns a `ConstructedTransformation`,
+a GradientTransformation that prints as the call that made it, e.g. `momentum(0.05, mu=0.9)`.
+Derivation: derivations/optim.tex.
 """
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from typing import Any, NamedTuple
 
@@ -15,7 +19,7 @@ import jax
 import jax.numpy as jnp
 
 from fnn import checks
-from fnn.describe import constructor
+from fnn.layer import call_text
 from fnn.schedules import (
     Schedule,
     as_schedule,
@@ -42,26 +46,56 @@ class GradientTransformation(NamedTuple):
     update: Callable[..., tuple[Any, Any]]
 
 
+class ConstructedTransformation(GradientTransformation):
+    """A GradientTransformation that prints as the call that made it (`call`). It adds no field:
+    it unpacks as `init, update = opt` and is equal to the plain one with the same functions."""
+
+    call = ""  # an instance's text; "" (print the fields) for one made by `_replace`
+
+    def __new__(cls, init: Callable[[Any], Any], update: Callable[..., tuple[Any, Any]], call: str = ""):
+        self = super().__new__(cls, init, update)
+        self.call = call
+        return self
+
+    def __repr__(self) -> str:
+        return self.call or super().__repr__()
+
+
+def _constructor(make: Callable[..., GradientTransformation]) -> Callable[..., ConstructedTransformation]:
+    """Decorate a function that returns a GradientTransformation: it prints as the call."""
+
+    @functools.wraps(make)
+    def construct(*args: Any, **kwargs: Any) -> ConstructedTransformation:
+        init, update = make(*args, **kwargs)
+        return ConstructedTransformation(init, update, call_text(make.__name__, args, kwargs.items()))
+
+    return construct
+
+
 class EmptyState(NamedTuple):
     """The state of a transform that keeps none (clipping, weight decay)."""
 
 
 class SgdState(NamedTuple):
     count: jax.Array  # int32 scalar: updates so far, the schedule's argument
+    lr: jax.Array  # float32 scalar: lr_t of the last update (0 before any), what logs show
 
 
 class MomentumState(NamedTuple):
     count: jax.Array
+    lr: jax.Array
     velocity: Any  # v, a pytree shaped like params
 
 
 class RmspropState(NamedTuple):
     count: jax.Array
+    lr: jax.Array
     nu: Any  # c, the running mean of g^2
 
 
 class AdamState(NamedTuple):
     count: jax.Array  # t - 1
+    lr: jax.Array
     mu: Any  # m, the running mean of g
     nu: Any  # v, the running mean of g^2
 
@@ -78,7 +112,7 @@ def apply_updates(params, updates):
     return jax.tree.map(lambda p, u: p + jnp.asarray(u).astype(p.dtype), params, updates)
 
 
-@constructor
+@_constructor
 def chain(*transforms: GradientTransformation) -> GradientTransformation:
     """Apply `transforms` in order, each to the previous one's updates; state: their tuple."""
 
@@ -92,7 +126,7 @@ def chain(*transforms: GradientTransformation) -> GradientTransformation:
     return GradientTransformation(lambda params: tuple(t.init(params) for t in transforms), update)
 
 
-@constructor
+@_constructor
 def clip_by_global_norm(max_norm: float) -> GradientTransformation:
     """u <- u min(1, max_norm / ||u||), the L2 norm over the whole pytree; `EmptyState`."""
     max_norm = checks.number("clip_by_global_norm", "max_norm", max_norm, low=0.0, low_open=True)
@@ -109,7 +143,7 @@ def weights_mask(params):
     return jax.tree.map(lambda p: jnp.ndim(p) >= 2, params)
 
 
-@constructor
+@_constructor
 def add_decayed_weights(weight_decay: float, mask=None) -> GradientTransformation:
     """u <- u + weight_decay * p where mask is True (eq:weight-decay); `EmptyState`; needs params.
 
@@ -138,15 +172,16 @@ def _rule(name, lr, state_type, step, weight_decay=0.0, mask=None, clip_norm=Non
     weight_decay = checks.number(name, "weight_decay", weight_decay, low=0.0)
     clip_norm = checks.optional_positive(name, "clip_norm", clip_norm)
 
-    def init(params):  # count 0, then a zero pytree shaped like params per other field
-        slots = (jax.tree.map(jnp.zeros_like, params) for _ in state_type._fields[1:])
-        return state_type(jnp.zeros((), jnp.int32), *slots)
+    def init(params):  # count and lr 0, then a zero pytree shaped like params per other field
+        slots = (jax.tree.map(jnp.zeros_like, params) for _ in state_type._fields[2:])
+        return state_type(jnp.zeros((), jnp.int32), jnp.zeros((), jnp.float32), *slots)
 
     def update(grads, state, params=None):
-        _check_tree(name, grads, state[1] if len(state) > 1 else params)
-        updates, new = step(grads, state, schedule(state.count), params)  # then keep the leaves' dtypes
+        _check_tree(name, grads, state[2] if len(state) > 2 else params)
+        lr_t = schedule(state.count)
+        updates, new = step(grads, state, lr_t, params)  # then keep the leaves' dtypes
         updates, new = jax.tree.map(lambda n, o: jnp.asarray(n, o.dtype), (updates, new), (grads, state))
-        return updates, new._replace(count=state.count + 1)
+        return updates, new._replace(count=state.count + 1, lr=jnp.asarray(lr_t, jnp.float32))
 
     parts = [clip_by_global_norm(clip_norm)] if clip_norm is not None else []
     parts += [add_decayed_weights(weight_decay, mask)] if weight_decay else []
@@ -154,9 +189,9 @@ def _rule(name, lr, state_type, step, weight_decay=0.0, mask=None, clip_norm=Non
     return chain(*parts, rule) if parts else rule
 
 
-@constructor
+@_constructor
 def sgd(lr, *, weight_decay=0.0, mask=None, clip_norm=None) -> GradientTransformation:
-    """u = -lr_t g (eq:sgd); state `SgdState(count)`.
+    """u = -lr_t g (eq:sgd); state `SgdState(count, lr)`.
 
     Args:
         lr: a number > 0 or a schedule count -> lr.
@@ -170,7 +205,7 @@ def sgd(lr, *, weight_decay=0.0, mask=None, clip_norm=None) -> GradientTransform
     return _rule("sgd", lr, SgdState, step, weight_decay, mask, clip_norm)
 
 
-@constructor
+@_constructor
 def momentum(lr, mu=0.9, *, weight_decay=0.0, mask=None, clip_norm=None) -> GradientTransformation:
     """v <- mu v - lr_t g; u = v (the assignment's form, eq:momentum); state `MomentumState`.
 
@@ -186,7 +221,7 @@ def momentum(lr, mu=0.9, *, weight_decay=0.0, mask=None, clip_norm=None) -> Grad
     return _rule("momentum", lr, MomentumState, step, weight_decay, mask, clip_norm)
 
 
-@constructor
+@_constructor
 def nesterov(lr, mu=0.9, *, weight_decay=0.0, mask=None, clip_norm=None) -> GradientTransformation:
     """v' <- mu v - lr_t g; u = -mu v + (1 + mu) v' (eq:nesterov); `MomentumState`; options as sgd."""
     mu = checks.probability("nesterov", "mu", mu)
@@ -199,7 +234,7 @@ def nesterov(lr, mu=0.9, *, weight_decay=0.0, mask=None, clip_norm=None) -> Grad
     return _rule("nesterov", lr, MomentumState, step, weight_decay, mask, clip_norm)
 
 
-@constructor
+@_constructor
 def rmsprop(lr, decay=0.99, eps=1e-8, *, weight_decay=0.0, mask=None, clip_norm=None):
     """c <- decay c + (1-decay) g^2; u = -lr_t g / (sqrt(c) + eps) (eq:rmsprop); options as sgd."""
     decay, eps = checks.probability("rmsprop", "decay", decay), checks.number("rmsprop", "eps", eps, low=0.0)
@@ -230,9 +265,9 @@ def _adam(name, lr, b1, b2, eps, weight_decay, mask, clip_norm, decoupled: bool)
     return _rule(name, lr, AdamState, step, 0.0 if decoupled else weight_decay, mask, clip_norm)
 
 
-@constructor
+@_constructor
 def adam(lr, b1=0.9, b2=0.999, eps=1e-8, *, weight_decay=0.0, mask=None, clip_norm=None):
-    """Adam (eq:adam): u = -lr_t m_hat / (sqrt(v_hat) + eps); state `AdamState(count, mu, nu)`.
+    """Adam (eq:adam): u = -lr_t m_hat / (sqrt(v_hat) + eps); state `AdamState(count, lr, mu, nu)`.
 
     m <- b1 m + (1-b1) g, v <- b2 v + (1-b2) g^2, m_hat = m / (1-b1^t), v_hat = v / (1-b2^t),
     t = count + 1. Options as in `sgd`; weight_decay is L2 on the gradient (`adamw` decouples it).
@@ -240,7 +275,7 @@ def adam(lr, b1=0.9, b2=0.999, eps=1e-8, *, weight_decay=0.0, mask=None, clip_no
     return _adam("adam", lr, b1, b2, eps, weight_decay, mask, clip_norm, decoupled=False)
 
 
-@constructor
+@_constructor
 def adamw(lr, b1=0.9, b2=0.999, eps=1e-8, weight_decay=1e-4, mask=None) -> GradientTransformation:
     """Adam with decoupled weight decay, as optax.adamw (eq:adamw); state `AdamState`.
 

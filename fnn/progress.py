@@ -1,7 +1,8 @@
 """What a training run shows while it runs, on stderr.
 
-- After each epoch, one line: loss, train and validation accuracy, the epoch's mean learning
-  rate, its seconds, and the estimated time left for the run (from the epochs so far).
+- After each epoch, one line: loss, train and validation accuracy, the learning rate of the
+  epoch's last step (as the optimizer's state records it), its seconds, and the estimated
+  time left for the run (from the epochs so far).
 - Within an epoch, when stderr is a terminal: a bar redrawn in place at most four times a
   second with steps done, images per second, the epoch's time left and the latest loss. On a
   pipe, in CI or in a notebook, only the epoch lines (a log file does not fill with bars).
@@ -93,7 +94,7 @@ class Progress:
         self._epoch_seconds.append(record["seconds"])
         left = (self.epochs - record["epoch"]) * sum(self._epoch_seconds) / len(self._epoch_seconds)
         done = int(30 * record["epoch"] / self.epochs)
-        lr = f"  mean lr {record['lr']:.4g}" if "lr" in record else ""
+        lr = f"  lr {record['lr']:.4g}" if "lr" in record else ""
         val = "-" if record["val_accuracy"] is None else f"{100 * record['val_accuracy']:.2f}%"
         eta = f"  ETA {clock(left)}" if record["epoch"] < self.epochs else ""
         self._print(

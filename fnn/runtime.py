@@ -30,7 +30,15 @@ import jax
 import jax.numpy as jnp
 from jax import lax
 
-__all__ = ["jit", "compiler_options", "keep_freed_memory", "describe_devices", "device_info", "cpu_name"]
+__all__ = [
+    "jit",
+    "compiler_options",
+    "keep_freed_memory",
+    "describe_devices",
+    "device_info",
+    "environment",
+    "cpu_name",
+]
 
 _CPU_OPTIONS = {"xla_cpu_experimental_ynn_fusion_type": "LIBRARY_FUSION_TYPE_INDIVIDUAL_DOT"}
 # glibc <malloc.h>: mallopt parameters
@@ -88,6 +96,20 @@ def device_info() -> dict:
         "python": platform.python_version(),
         "cpu": cpu_name(),
         "cores": len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count(),
+    }
+
+
+def environment() -> dict:
+    """What a record of a run or an experiment says about where it ran: the fnn and jax
+    versions, the devices, and the host (processor, cores, Python)."""
+    import fnn
+
+    info = device_info()
+    return {
+        "fnn": fnn.__version__,
+        "jax": jax.__version__,
+        "device": describe_devices(),
+        "host": {k: v for k, v in info.items() if k in ("cpu", "cores", "python")},
     }
 
 

@@ -20,7 +20,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from fnn import checkpoint, checks, runtime
-from fnn.data import MNIST
+from fnn.data import MNIST, check_splits
 from fnn.layer import Layer
 from fnn.losses import softmax_cross_entropy
 from fnn.progress import Progress
@@ -34,6 +34,8 @@ __all__ = [
     "DivergedError",
     "Interrupted",
     "best_epoch",
+    "evaluate_test",
+    "learning_rate",
 ]
 
 
@@ -131,11 +133,11 @@ def fit(
     epoch: Epoch | None = None,
     loss: Loss = softmax_cross_entropy,
     seed: int = 0,
-    lr_schedule: Callable[[Any], Any] | None = None,
     checkpoint_path: str | Path | None = None,
     resume: bool = False,
     patience: int | None = None,
     meta: dict | None = None,
+    on_epoch: Callable[[dict, TrainState], None] | None = None,
     log: Callable[[dict], None] | str | None = "progress",
 ) -> FitResult:
     """Train for `epochs` epochs in total, evaluating on the validation split after each.
@@ -145,14 +147,14 @@ def fit(
         epoch: how an epoch runs; default `step.make_epoch(model, loss, optimizer,
             batch_size=batch_size)` (manual gradients, the backend's driver). Its batch size
             must equal `batch_size`.
-        lr_schedule: the optimizer's schedule `count -> lr`, if it has one: each epoch's
-            record then carries its mean learning rate as "lr".
         checkpoint_path: if given, the train state, best params, history and `meta` are saved
             there atomically after every epoch; with resume=True, training continues from it
             until `epochs` epochs are done (bit for bit the same as an uninterrupted run on CPU
             when `epochs` and the optimizer are the ones the checkpoint was trained with). A
             checkpoint that already holds `epochs` epochs or more is returned as it is.
         patience: stop when validation accuracy has not improved for this many epochs.
+        on_epoch: called as `on_epoch(record, train_state)` after each epoch is recorded (and
+            saved), before `log`: where an experiment measures the model as it trains.
         log: called with each epoch's record, after it is saved; if it has a `step(epoch, done,
             total, loss)` method, that is called within the epoch. "progress" (the default):
             `fnn.progress.Progress`, one line per epoch on stderr (and a live bar in a
@@ -167,13 +169,21 @@ def fit(
         DivergedError: a training loss, or a parameter after the epoch, is NaN or Inf. The
             epoch is not saved: the checkpoint keeps the last good epoch.
         Interrupted: KeyboardInterrupt during training; the checkpoint keeps the last saved epoch.
+        TypeError: `optimizer` is not an optimizer (no init and update, e.g. the string "sgd").
+        fnn.data.DataError: the splits cannot be trained on (`fnn.data.check_splits`).
     """
+    if not (callable(getattr(optimizer, "init", None)) and callable(getattr(optimizer, "update", None))):
+        raise TypeError(
+            f"fit: optimizer must have init and update (optax's protocol), e.g. fnn.optim.sgd(0.1); got {optimizer!r}"
+        )
     checks.positive_int("fit", "epochs", epochs)
     checks.positive_int("fit", "batch_size", batch_size)
     if batch_size > len(data.train.x):
         raise ValueError(
             f"fit: batch_size must be at most {len(data.train.x)} (the training set), got {batch_size}"
         )
+    out_shape, _, _ = model.init(jax.random.key(0), np.shape(data.train.x)[1:])
+    check_splits(data, num_classes=out_shape[-1])
     validate = len(data.validation.x) > 0
     if patience is not None and not validate:
         raise ValueError("fit: patience needs a validation split (data.validation is empty)")
@@ -202,7 +212,7 @@ def fit(
             start = time.perf_counter()
             steps = {} if on_step is None else {"on_step": functools.partial(on_step, index + 1)}
             ts, losses, correct = epoch.run(ts, x, labels, jax.random.fold_in(data_key, index), **steps)
-            record = _train_record(index, losses, correct, batch_size, start, lr_schedule)
+            record = _train_record(index, losses, correct, batch_size, start, ts.opt_state)
             _check_finite(record, ts, saved, checkpoint_path)
             record["epochs"] = epochs
             if validate:
@@ -217,6 +227,8 @@ def fit(
                 meta_now = {"history": history, "epochs_done": index + 1, "seed": seed, **(meta or {})}
                 checkpoint.save(checkpoint_path, {"train_state": ts, "best": best}, meta_now)
                 saved = index + 1
+            if on_epoch is not None:
+                on_epoch(record, ts)
             if log:
                 log(record)
         except KeyboardInterrupt as e:
@@ -260,15 +272,37 @@ def _restore(path, ts: TrainState, best: dict) -> tuple[TrainState, dict, list[d
     return restored["train_state"], restored["best"], saved_meta["history"]
 
 
-def _train_record(index, losses, correct, batch_size, start, lr_schedule) -> dict:
+def _train_record(index, losses, correct, batch_size, start, opt_state) -> dict:
     """The training half of an epoch's record (waits for the epoch to finish)."""
     steps = int(losses.shape[0])
     record = {"epoch": index + 1, "train_loss": float(losses.mean())}
     record["train_seconds"] = time.perf_counter() - start
     record["train_accuracy"] = float(correct.sum()) / (steps * batch_size)
     record["images"] = steps * batch_size
-    if lr_schedule is not None:
-        counts = jnp.arange(index * steps, (index + 1) * steps)
-        record["lr"] = float(jnp.mean(jax.vmap(lr_schedule)(counts)))
+    lr = learning_rate(opt_state)
+    if lr is not None:
+        record["lr"] = lr
     record["batch_losses"] = [float(v) for v in np.asarray(losses)]
     return record
+
+
+def learning_rate(opt_state: Any) -> float | None:
+    """The learning rate of the last update, as the optimizer's state records it (the `lr`
+    field of fnn.optim's states, inside a chain too); None when it records none."""
+    if hasattr(opt_state, "_fields") and "lr" in opt_state._fields:
+        return float(opt_state.lr)
+    if isinstance(opt_state, (tuple, list)):
+        for inner in opt_state:
+            found = learning_rate(inner)
+            if found is not None:
+                return found
+    return None
+
+
+def evaluate_test(model: Layer, params, state, split, loss: Loss = softmax_cross_entropy):
+    """Test-mode scores of `split` (N, K) and {"test_accuracy", "test_loss"}: what a trained run
+    reports for its best parameters (and `fnn eval` recomputes from the checkpoint)."""
+    scores = predict(model, params, state, split.x)
+    test_loss = float(loss(jnp.asarray(scores), jnp.asarray(split.labels))[0])
+    accuracy = float((scores.argmax(axis=1) == split.labels).mean())
+    return scores, {"test_accuracy": accuracy, "test_loss": test_loss}

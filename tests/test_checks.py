@@ -100,3 +100,45 @@ def test_floating_returns_the_compute_dtype_and_refuses_the_rest():
     for bad in (jnp.zeros(2, jnp.int32), np.zeros(2, bool), [1.0, 2.0]):
         with pytest.raises(ValueError, match=r"^relu: x must have a floating dtype .*got (int32|bool|list)"):
             checks.floating("relu", "x", bad)
+
+
+def test_layer_inputs_checks_params_against_the_spec_and_casts_to_x_dtype():
+    import jax.numpy as jnp
+    import numpy as np
+
+    spec = {"W": ((4, 3), "4 input features in x, 3 outputs"), "b": ((3,), "one per output")}
+    good = {"W": np.ones((4, 3)), "b": jnp.zeros(3)}
+    params, x = checks.layer_inputs("fc1", good, spec, jnp.ones((2, 4), jnp.float16))
+    assert params["W"].dtype == params["b"].dtype == x.dtype == jnp.float16
+    params, x = checks.layer_inputs("bn1", good, spec, jnp.ones((2, 4), jnp.float16), at_least=jnp.float32)
+    assert params["W"].dtype == x.dtype == jnp.float32
+    message = "fc1: params['W'] has shape (4, 2), expected (4, 3) (4 input features in x, 3 outputs)"
+    with pytest.raises(ValueError, match=f"^{re.escape(message)}$"):
+        checks.layer_inputs("fc1", {**good, "W": np.ones((4, 2))}, spec, jnp.ones((2, 4)))
+    with pytest.raises(TypeError, match=r"^fc1: params must be a dict with keys \['W', 'b'\], got \['W'\]$"):
+        checks.layer_inputs("fc1", {"W": good["W"]}, spec, jnp.ones((2, 4)))
+    with pytest.raises(ValueError, match=r"^fc1: x must have a floating dtype .*got int32"):
+        checks.layer_inputs("fc1", good, spec, jnp.ones((2, 4), jnp.int32))
+    assert checks.layer_inputs("relu", {}, {}, np.ones(2))[0] == {}
+
+
+def test_tree_names_what_it_checks():
+    import jax.numpy as jnp
+
+    spec = {"mean": ((3,), "one per feature"), "var": ((3,), "one per feature")}
+    checks.tree("bn1", "state", {"mean": jnp.zeros(3), "var": jnp.ones(3)}, spec)
+    with pytest.raises(
+        TypeError, match=r"^bn1: state must be a dict with keys \['mean', 'var'\], got \['mean'\]$"
+    ):
+        checks.tree("bn1", "state", {"mean": jnp.zeros(3)}, spec)
+    with pytest.raises(ValueError, match=r"^bn1: state\['var'\] has shape \(4,\), expected \(3,\) \(one per"):
+        checks.tree("bn1", "state", {"mean": jnp.zeros(3), "var": jnp.ones(4)}, spec)
+
+
+def test_cotangent_checks_the_shape_of_dy_and_casts_it():
+    import jax.numpy as jnp
+    import numpy as np
+
+    assert checks.cotangent("fc1", np.ones((2, 3)), (2, 3), jnp.float16).dtype == jnp.float16
+    with pytest.raises(ValueError, match=r"^fc1: dy has shape \(2, 4\), expected \(2, 3\) \(the output\)$"):
+        checks.cotangent("fc1", np.ones((2, 4)), (2, 3), jnp.float32, "the output")

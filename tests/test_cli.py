@@ -382,3 +382,48 @@ def test_gradcheck_prints_the_diagnosis_under_a_failing_row(tmp_path, monkeypatc
     assert "    dx: sign: dx is minus the true gradient" in capsys.readouterr().out
     (row,) = json.loads((tmp_path / "g.json").read_text())["cases"]
     assert [(d["array"], d["kind"]) for d in row["diagnosis"]] == [("dx", "sign")]
+
+
+def test_a_relative_data_path_is_recorded_so_that_eval_finds_it_from_another_folder(
+    tiny_npz, tmp_path, capsys, monkeypatch
+):
+    (tmp_path / "data").mkdir()
+    (tmp_path / "data" / "small.npz").write_bytes(Path(tiny_npz).read_bytes())
+    monkeypatch.chdir(tmp_path)
+    assert main(train_args("data/small.npz", "run", "--epochs", "1", "--quiet")) == 0
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
+    capsys.readouterr()
+    assert main(["eval", "--checkpoint", str(tmp_path / "run")]) == 0
+    captured = capsys.readouterr()
+    assert "WARNING" not in captured.err
+    assert json.loads(captured.out)["data"] == str(tmp_path / "data" / "small.npz")
+
+
+def test_a_figure_that_cannot_be_drawn_is_a_warning_and_the_run_still_reports(
+    tiny_npz, tmp_path, capsys, monkeypatch
+):
+    from fnn import plots
+
+    def full_disk(fig, path):
+        raise OSError(28, "No space left on device", str(path))
+
+    monkeypatch.setattr(plots, "save", full_disk)
+    out = tmp_path / "run"
+    assert main(train_args(tiny_npz, out, "--epochs", "1")) == 0
+    captured = capsys.readouterr()
+    assert f"WARNING: could not write {out / 'curves.png'}: No space left on device" in captured.err
+    assert "the checkpoint, history and metrics are written" in captured.err
+    assert json.loads(captured.out.strip().splitlines()[-1])["test_accuracy"] > 0
+    assert {"checkpoint.npz", "metrics.json", "history.json"} <= {p.name for p in out.iterdir()}
+
+
+def test_eval_and_help_never_load_matplotlib():
+    """Its cache warning (an unwritable cache folder) is noise for a command that draws nothing."""
+    code = (
+        "import sys\nfrom fnn.cli import build_parser\nimport fnn.cli.eval, fnn.cli.predict\n"
+        "build_parser()\nprint('matplotlib' in sys.modules)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT)
+    assert out.stdout.strip() == "False"

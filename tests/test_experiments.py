@@ -46,8 +46,8 @@ def test_recipe_experiment_runs_every_seed_and_keeps_the_first_seeds_detail(quic
 
 def test_cnn_bn_runs_cnns_pipeline_with_its_recipe_and_batch_norm():
     """(The quick run itself is the slow case of the test above.)"""
-    from experiments import cnn, cnn_bn
-    from fnn import codehash, models
+    from experiments import cnn, cnn_bn, codehash
+    from fnn import models
 
     config = cnn_bn.Config()
     recipe = models.RECIPES["cnn-bn"]
@@ -72,7 +72,7 @@ def test_results_record_their_provenance(quick_experiment):
     _, r = quick_experiment("mlp")
     p = r["provenance"]
     assert len(p["commit"]) == 40 and isinstance(p["dirty"], bool) and p["fnn_version"]
-    assert {"experiments/mlp.py", "fnn/experiment.py", "fnn/layers/affine.py"} <= set(p["code"])
+    assert {"experiments/mlp.py", "experiments/common.py", "fnn/layers/affine.py"} <= set(p["code"])
     assert "experiments/latex.py" not in p["code"]  # prose only: it cannot change a number
 
 
@@ -95,7 +95,7 @@ def test_report_builds_each_section_and_lists_what_is_missing(quick_experiment, 
 
 def test_check_names_missing_quick_and_stale_results_and_a_wrong_readme(quick_experiment, tmp_path):
     results = _copy(quick_experiment, tmp_path, ["mlp"])
-    from fnn import codehash
+    from experiments import codehash
 
     for name in ("cnn", "cnn_bn"):  # stand-ins: the mlp's numbers, each recorded as made by its own code
         shutil.copytree(results / "mlp", results / name)

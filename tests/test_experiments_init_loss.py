@@ -30,12 +30,13 @@ def test_init_loss(quick_experiment):
 
 
 def test_init_loss_recipe_first_batch_is_the_loss_training_logs(tiny_mnist):
-    from fnn import experiment, models
+    from experiments import common
+    from fnn import models
 
     recipe = models.RECIPES["mlp"]._replace(epochs=1)
     for seed, got in zip((0, 1), init_loss.recipe_first_batch("mlp", tiny_mnist, (0, 1))):
         model = models.mlp(drop_rate=recipe.drop_rate)
-        run = experiment.train_recipe(model, tiny_mnist, recipe, seed=seed, label="first batch")
+        run = common.train_recipe(model, tiny_mnist, recipe, seed=seed, label="first batch")
         logged = run.history[0]["batch_losses"][0]
         np.testing.assert_allclose(got["train_mode"], logged, rtol=1e-5)
         assert got["train_mode"] != got["test_mode"]  # dropout is on in train mode only

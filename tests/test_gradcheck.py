@@ -1,11 +1,16 @@
 """The registry: every constructor and loss has a case, and every case passes."""
 
+import math
+
 import jax
 import jax.numpy as jnp
 import pytest
 
+import fnn
 from fnn import gradcheck, layers, losses
-from fnn.gradcheck import CASES, TOLERANCE, Case, run_case
+from fnn.gradcheck import CASES, TOLERANCE, Case, run_case, table
+from fnn.gradcheck.check import UNDEFINED
+from fnn.layers.activations import ActivationCache
 from fnn.layers.conv import auto_impl
 
 
@@ -42,14 +47,22 @@ def test_labels_come_from_the_backward_that_ran():
     assert run_case(bn_eval, finite_differences=False).equations[-1] == "eq:bn-dx-eval"
 
 
-def test_backward_that_ran_follows_by_cache():
+def test_labels_are_the_layers_data_for_its_cache_not_its_docstrings():
     conv = layers.conv2d(2, 3, impl="auto")
     small = layers.conv2d(2, 3, impl="im2col").init(jax.random.key(0), (4, 4, 1))[1]
     x = jnp.zeros((1, 4, 4, 1))
     cache = jax.eval_shape(lambda p, x: conv.apply(p, {}, x)[2], small, x)
-    assert gradcheck.backward_that_ran(conv.backward, cache).__name__ == "im2col_backward"
+    assert gradcheck.equation_labels(conv, cache) == IM2COL_LABELS
     relu = layers.relu()
-    assert gradcheck.backward_that_ran(relu.backward, None) is relu.backward
+    relabelled = relu._replace(equations=((ActivationCache, ("eq:mine",)),))
+    assert gradcheck.check_layer(relabelled, (3,), finite_differences=False).equations == ("eq:mine",)
+
+    def backward(params, cache, dy):
+        """Implements eq:relu-dx."""
+        return relu.backward(params, cache, dy)
+
+    hand_made = fnn.Layer("my_relu", relu.init, relu.apply, backward)  # declares no equations
+    assert gradcheck.check_layer(hand_made, (3,), finite_differences=False).equations == ()
 
 
 @pytest.mark.parametrize("case", CASES, ids=lambda c: f"{c.constructor}{c.config()}")
@@ -86,3 +99,58 @@ def test_init_out_shape_is_checked():
     lying = relu._replace(init=lambda key, in_shape: ((99,), {}, {}))
     with pytest.raises(AssertionError, match="out_shape"):
         gradcheck.check_layer(lying, (3,))
+
+
+def sqrt_affine(backward):
+    """y = sqrt(x) W + b: NaN wherever x < 0, as half of gradcheck's inputs are."""
+
+    def init(key, in_shape):
+        return (3,), {"W": jax.random.normal(key, (in_shape[0], 3)), "b": jnp.zeros(3)}, {}
+
+    def apply(params, state, x, *, train=False, key=None):
+        return jnp.sqrt(x) @ params["W"] + params["b"], state, x
+
+    return fnn.Layer("sqrt_affine", init, apply, backward)
+
+
+def test_a_forward_undefined_on_the_inputs_fails_whatever_the_backward():
+    def constants(params, cache, dy):
+        return jnp.ones_like(cache), {"W": jnp.ones_like(params["W"]), "b": dy.sum(axis=0)}  # db right
+
+    report = gradcheck.check_layer(sqrt_affine(constants), (4,))
+    assert not report.ok() and report.failure == UNDEFINED
+    assert report.as_dict()["failure"] == UNDEFINED and not report.as_dict()["ok"]
+    assert table.row(report, TOLERANCE).endswith(f"FAIL: {UNDEFINED}")
+
+
+def test_a_nan_in_any_array_fails_the_check():
+    """dx and dW right, and the true dc NaN (sqrt of a negative c): a NaN anywhere fails."""
+
+    def init(key, in_shape):
+        return (2,), {"W": jnp.ones((in_shape[0], 2)), "c": -jnp.ones(2)}, {}
+
+    def apply(params, state, x, *, train=False, key=None):
+        return x @ params["W"] + jnp.sqrt(params["c"]), state, x
+
+    def backward(params, cache, dy):
+        return dy @ params["W"].T, {"W": cache.T @ dy, "c": jnp.zeros(2)}
+
+    report = gradcheck.check_layer(fnn.Layer("sqrt_bias", init, apply, backward), (3,))
+    errors = {e.name: e.autodiff for e in report.errors}
+    assert errors["dx"] < TOLERANCE and errors["W"] < TOLERANCE and math.isnan(errors["c"])
+    assert math.isnan(report.max_error()) and not report.ok()
+    assert report.failure == UNDEFINED
+
+
+def test_a_loss_undefined_on_the_scores_fails():
+    def log_loss(scores, labels):  # log of negative scores: NaN
+        return jnp.log(scores).sum(), 1 / scores
+
+    report = gradcheck.check_loss(log_loss)
+    assert report.failure == UNDEFINED and not report.ok() and report.equations == ()
+    softmax = gradcheck.check_loss(losses.softmax_cross_entropy)
+    assert (
+        softmax.ok()
+        and softmax.failure == ""
+        and softmax.equations == losses.EQUATIONS[losses.softmax_cross_entropy]
+    )

@@ -119,11 +119,56 @@ def test_layers_and_optimizers_print_as_the_call_that_made_them():
     assert repr(layers.relu()) == "relu()"
     model = models.mlp((16,))
     assert repr(model).startswith("serial(\n  flatten(),\n  affine(16,") and "name='mlp'" in repr(model)
-    assert isinstance(model, fnn.Layer) and len(tuple(model)) == 4  # still a Layer, same fields
+    assert repr(fnn.serial(layers.relu(), layers.flatten())) == "serial(relu(), flatten(), name='serial')"
+    assert isinstance(model, fnn.Layer) and model._fields[:4] == ("name", "init", "apply", "backward")
     schedule = optim.make_schedule(0.1, total_steps=10)
     assert repr(optim.momentum(schedule, mu=0.8)) == "momentum(make_schedule(0.1, total_steps=10), mu=0.8)"
     init, update = optim.sgd(0.1)  # still a GradientTransformation: unpacks as optax's
     assert callable(init) and callable(update)
+
+
+def test_a_layer_declares_its_call_its_children_and_its_equations():
+    from fnn.layers.activations import ActivationCache
+
+    conv, relu = layers.conv2d(8, 3, padding=1, name="conv1"), layers.relu()
+    assert type(conv) is fnn.Layer  # a plain record: nothing is built at run time
+    assert (conv.kind, conv.args, conv.kwargs) == ("conv2d", (8, 3), (("padding", 1), ("name", "conv1")))
+    assert conv.children == () and relu.equations == ((ActivationCache, ("eq:relu-dx",)),)
+    model = fnn.serial(conv, relu, name="net")
+    assert (model.kind, model.children, model.kwargs) == ("serial", (conv, relu), (("name", "net"),))
+    assert repr(model) == "serial(conv2d(8, 3, padding=1, name='conv1'), relu(), name='net')"
+    assert repr(relu._replace(kind="rectifier")) == "rectifier()"  # the text comes from the fields
+
+
+def test_a_hand_made_layer_keeps_working_and_prints_its_name():
+    relu = layers.relu()
+    mine = fnn.Layer("my_relu", relu.init, relu.apply, relu.backward)
+    assert mine == fnn.Layer(name="my_relu", init=relu.init, apply=relu.apply, backward=relu.backward)
+    assert (mine.kind, mine.args, mine.kwargs, mine.children, mine.equations) == ("", (), (), (), ())
+    assert repr(mine) == "Layer('my_relu')"
+    assert repr(fnn.serial(mine, mine, mine)) == (
+        "serial(\n  Layer('my_relu'),\n  Layer('my_relu'),\n  Layer('my_relu'),\n  name='serial',\n)"
+    )
+    y, _, cache = fnn.serial(mine, layers.flatten()).apply(({}, {}), ({}, {}), jnp.array([[-1.0, 2.0]]))
+    np.testing.assert_array_equal(y, [[0.0, 2.0]])
+    assert check_layer(mine, (3,)).ok()  # the gradient check needs no more than the four functions
+
+
+def test_summary_reads_children_and_kind_from_the_record():
+    import io
+
+    relu = layers.relu()
+    mine = fnn.Layer("my_relu", relu.init, relu.apply, relu.backward)
+    inner = fnn.serial(layers.affine(4, name="fc"), mine, name="block")
+    # a container is whatever has children, and a kind is a field, whatever the layer prints as
+    block = inner._replace(kind="", args=())
+    text = fnn.summary(fnn.serial(block, relu._replace(kind="rectifier")), (3,), file=io.StringIO())
+    rows = [line.split() for line in text.splitlines()[1:-1]]
+    assert rows == [
+        ["fc", "affine", "(4,)", "16"],
+        ["my_relu", "Layer", "(4,)", "0"],
+        ["relu", "rectifier", "(4,)", "0"],
+    ]
 
 
 def test_summary_lists_each_layer_with_its_shape_and_parameter_count(capsys):

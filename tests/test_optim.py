@@ -198,10 +198,11 @@ def test_clip_by_global_norm_above_and_below():
 def test_chain_composes_and_counts_once():
     opt = optim.chain(optim.clip_by_global_norm(1e6), optim.add_decayed_weights(0.5), optim.sgd(LR))
     state = opt.init(PARAMS)
-    assert state == (optim.EmptyState(), optim.EmptyState(), optim.SgdState(jnp.zeros((), jnp.int32)))
+    zero = optim.SgdState(jnp.zeros((), jnp.int32), jnp.zeros((), jnp.float32))
+    assert state == (optim.EmptyState(), optim.EmptyState(), zero)
     for i, g in enumerate(GRADS[:3], start=1):
         u, state = opt.update(g, state, PARAMS)
-        assert int(state[2].count) == i
+        assert int(state[2].count) == i and float(state[2].lr) == pytest.approx(LR)  # the rate it used
     np.testing.assert_allclose(u["W"], -LR * (GRADS[2]["W"] + 0.5 * PARAMS["W"]), rtol=1e-6)
     np.testing.assert_allclose(u["b"], -LR * GRADS[2]["b"], rtol=1e-6)
     assert type(optim.momentum(0.1).init(PARAMS)) is optim.MomentumState  # no chain without options
@@ -289,7 +290,9 @@ def test_updates_and_state_keep_the_leaves_dtype():
     for name, make in optim.OPTIMIZERS.items():
         opt = make(optim.cosine_decay(LR, 10))  # float32, not weakly typed
         updates, state = opt.update(params, opt.init(params), params)
-        assert {x.dtype.name for x in jax.tree.leaves((updates, state))} == {"bfloat16", "int32"}, name
+        assert {x.dtype.name for x in jax.tree.leaves(updates)} == {"bfloat16"}, name
+        slots = [x for x in jax.tree.leaves(state) if x is not state.count and x is not state.lr]
+        assert {x.dtype.name for x in slots} <= {"bfloat16"}, name  # the lr recorded is float32
 
 
 @pytest.mark.parametrize("name", sorted(optim.OPTIMIZERS))
@@ -366,3 +369,22 @@ def test_make_optimizer():
         optim.make_optimizer("lbfgs", 0.1, total_steps=1)
     with pytest.raises(ValueError, match="^adam: lr"):
         optim.make_optimizer("adam", -0.1, total_steps=1)
+
+
+def test_optimizers_and_schedules_print_as_the_call_that_made_them():
+    schedule = optim.make_schedule(0.05, total_steps=4295, warmup_steps=10)
+    assert repr(schedule) == "make_schedule(0.05, total_steps=4295, warmup_steps=10)"
+    assert float(schedule(jnp.int32(0))) == pytest.approx(0.05 / 10)  # still the schedule
+    opt = optim.momentum(schedule, mu=0.9)
+    assert repr(opt) == "momentum(make_schedule(0.05, total_steps=4295, warmup_steps=10), mu=0.9)"
+    init, update = opt  # exactly optax's two fields
+    assert isinstance(opt, optim.GradientTransformation) and opt == optim.GradientTransformation(init, update)
+    chained = optim.chain(optim.sgd(0.1), optim.sgd(0.2), optim.sgd(0.3))
+    assert repr(chained) == "chain(\n  sgd(0.1),\n  sgd(0.2),\n  sgd(0.3),\n)"
+    assert (
+        repr(optim.add_decayed_weights(1e-4, optim.weights_mask))
+        == "add_decayed_weights(0.0001, <weights_mask>)"
+    )
+    assert repr(optim.make_optimizer("adamw", 0.05, total_steps=100, schedule="constant")) == (
+        "adamw(make_schedule(0.05, total_steps=100, warmup_steps=0, schedule='constant'), weight_decay=0.0)"
+    )

@@ -26,7 +26,7 @@ def test_epoch_lines_carry_the_mean_lr_and_the_runs_time_left():
     progress(record(2, seconds=4.0, val=None))
     lines = stream.getvalue().splitlines()
     assert len(lines) == 2 and "\r" not in stream.getvalue()
-    assert lines[0].startswith("cnn epoch   1/3") and "mean lr 0.01" in lines[0] and "ETA 0:04" in lines[0]
+    assert lines[0].startswith("cnn epoch   1/3") and " lr 0.01 " in lines[0] and "ETA 0:04" in lines[0]
     assert "val -" in lines[1] and "ETA 0:03" in lines[1]  # 1 epoch left at the mean 3 s
 
 

@@ -208,14 +208,54 @@ def test_bad_fit_arguments(tiny_mnist):
         fit(models.mlp((4,)), tiny_mnist, optim.sgd(0.1), epochs=1, batch_size=20, epoch=epoch)
 
 
-def test_records_carry_the_mean_learning_rate_of_their_epoch(tiny_mnist):
+def test_records_carry_the_learning_rate_the_optimizer_state_records(tiny_mnist):
     schedule = optim.make_schedule(0.1, total_steps=20, warmup_steps=4)
-    result = fit(
-        models.mlp((8,)), tiny_mnist, optim.sgd(schedule), epochs=2, batch_size=25, lr_schedule=schedule
+    for optimizer in (
+        optim.sgd(schedule),
+        optim.chain(optim.add_decayed_weights(1e-4), optim.momentum(schedule)),
+    ):
+        result = fit(models.mlp((8,)), tiny_mnist, optimizer, epochs=2, batch_size=25, log=None)
+        for e, record in enumerate(result.history):  # 10 steps per epoch: the last is step 10 e + 9
+            assert record["lr"] == pytest.approx(float(schedule(jnp.int32(10 * e + 9))), rel=1e-6)
+    assert (
+        "lr"
+        not in fit(
+            models.mlp((8,)), tiny_mnist, optim.clip_by_global_norm(1.0), epochs=1, batch_size=25, log=None
+        ).history[0]
     )
-    for e, record in enumerate(result.history):  # 10 steps per epoch
-        expected = np.mean([float(schedule(jnp.int32(t))) for t in range(10 * e, 10 * e + 10)])
-        assert record["lr"] == pytest.approx(expected, rel=1e-5)
+
+
+@pytest.mark.parametrize(
+    "change, match",
+    [
+        (
+            lambda d: d._replace(train=d.train._replace(labels=d.train.labels[:10])),
+            "train split has 250 images but labels of shape",
+        ),
+        (
+            lambda d: d._replace(train=d.train._replace(labels=d.train.labels + 5)),
+            r"train split's labels must lie in \[0, 10\)",
+        ),
+        (
+            lambda d: d._replace(test=d.test._replace(labels=d.test.labels.astype(np.float32))),
+            "test split's labels have dtype float32",
+        ),
+        (
+            lambda d: d._replace(validation=d.validation._replace(x=d.validation.x[:, :14])),
+            "validation split's images have shape",
+        ),
+    ],
+)
+def test_fit_refuses_splits_it_cannot_train_on(tiny_mnist, change, match):
+    from fnn.data import DataError
+
+    with pytest.raises(DataError, match=match):
+        fit(models.mlp((4,)), change(tiny_mnist), optim.sgd(0.1), epochs=1, batch_size=25, log=None)
+
+
+def test_fit_refuses_what_is_not_an_optimizer(tiny_mnist):
+    with pytest.raises(TypeError, match="optimizer must have init and update.*'sgd'"):
+        fit(models.mlp((4,)), tiny_mnist, "sgd", epochs=1, batch_size=25, log=None)
 
 
 def test_best_epoch_is_the_highest_validation_accuracy_earliest_on_ties():

@@ -4,16 +4,16 @@
 registry `CASES` that `fnn gradcheck` runs (`run_case`), and `table` its lines. `diagnose`
 (the gradient doctor) says what is wrong with a backward, by the rules of `rules` (and
 `spatial`) on the evidence of `evidence`; `plot.error_figure` draws its error maps,
-`table.diagnose_case` diagnoses a registered case, `user` loads `--layer FILE.py:FUNCTION`.
+and `table.diagnose_case` diagnoses a registered case.
 Every public name is importable from here, e.g. `from fnn.gradcheck import CASES, diagnose`.
 """
 
 from fnn.gradcheck.cases import CASES, Case, run_case
 from fnn.gradcheck.check import (
     TOLERANCE,
+    UNDEFINED,
     ArrayError,
     Report,
-    backward_that_ran,
     check_layer,
     check_loss,
     distinct_inputs,
@@ -29,11 +29,11 @@ __all__ = [
     "Case",
     "CASES",
     "TOLERANCE",
+    "UNDEFINED",
     "check_layer",
     "check_loss",
     "run_case",
     "equation_labels",
-    "backward_that_ran",
     "distinct_inputs",
     "KINDS",
     "Finding",

@@ -9,15 +9,15 @@ norm a constant dy has zero input gradient and hides bugs), in float64:
   <manual da, v>; error = |fd - <da, v>| / (|da| |v|), Euclidean norms: the bound of |<da, v>|,
   so a random v that happens to be nearly orthogonal to da cannot inflate the error.
 Inputs are n distinct values at least 2/n apart and 1/n from 0 (`distinct_inputs`), so no
-ReLU kink or pooling tie lies within the finite-difference step. A report cites the equation
-labels of the backward that ran: for one that dispatches on its cache's type
-(`backward.by_cache`, see fnn.layer), those of the function the cache selects.
+ReLU kink or pooling tie lies within the finite-difference step. A forward or true gradient
+that is NaN or inf on these inputs fails the check (`UNDEFINED`): there is nothing to compare
+with. Every comparison fails on NaN. A report cites the equation labels the layer declares
+(`Layer.equations`) for the cache its apply returned (`equation_labels`); a loss's are in
+`fnn.losses.EQUATIONS`.
 """
 
 from __future__ import annotations
 
-import inspect
-import re
 from collections.abc import Callable, Sequence
 from typing import Any, NamedTuple
 
@@ -26,6 +26,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from fnn.layer import Layer
+from fnn.losses import EQUATIONS as LOSS_EQUATIONS
 
 __all__ = [
     "ArrayError",
@@ -34,11 +35,12 @@ __all__ = [
     "check_layer",
     "check_loss",
     "equation_labels",
-    "backward_that_ran",
     "distinct_inputs",
+    "UNDEFINED",
 ]
 
 TOLERANCE = 1e-9  # float64, relative
+UNDEFINED = "autodiff of apply is NaN or inf on these inputs: the forward is undefined there"
 FD_STEP = 1e-4  # 4th-order stencil: truncation ~ h^4, round-off ~ 1e-16 / h
 
 
@@ -51,21 +53,24 @@ class ArrayError(NamedTuple):
 
 
 class Report(NamedTuple):
-    """One check: what was checked, the equations cited, and an error per gradient array."""
+    """One check: what was checked, the equations cited, an error per gradient array, and why
+    the check failed where no error says it (`UNDEFINED`; "" otherwise)."""
 
     constructor: str
     config: str
     equations: tuple[str, ...]
     errors: tuple[ArrayError, ...]
+    failure: str = ""
 
     def max_error(self) -> float:
+        """The largest error, NaN if any is NaN."""
         values = [e.autodiff for e in self.errors] + [
             e.finite_diff for e in self.errors if e.finite_diff is not None
         ]
-        return max(values)
+        return float(np.max(values))  # NOTE: np.max propagates NaN; max() would skip it
 
     def ok(self, tolerance: float = TOLERANCE) -> bool:
-        return self.max_error() < tolerance
+        return not self.failure and self.max_error() < tolerance  # False for NaN
 
     def as_dict(self, tolerance: float = TOLERANCE) -> dict:
         """A JSON-ready row: what was checked, the equations, every error, and the verdict."""
@@ -75,22 +80,19 @@ class Report(NamedTuple):
             "equations": list(self.equations),
             "errors": {e.name: {"autodiff": e.autodiff, "finite_diff": e.finite_diff} for e in self.errors},
             "max_error": self.max_error(),
+            "failure": self.failure,
             "ok": self.ok(tolerance),
         }
 
 
-def equation_labels(fn: Callable[..., Any]) -> tuple[str, ...]:
-    """The `eq:...` labels a backward (or loss) cites in its docstring, in order."""
-    return tuple(dict.fromkeys(re.findall(r"eq:[A-Za-z0-9-]+", inspect.getdoc(fn) or "")))
+def equation_labels(layer: Layer, cache: Any) -> tuple[str, ...]:
+    """The labels `layer` declares (`layer.equations`) for the backward that consumes `cache`;
+    () if it declares none. `cache` may be abstract (from `jax.eval_shape`): only its type is read."""
+    return dict(layer.equations).get(type(cache), ())
 
 
-def backward_that_ran(backward: Callable[..., Any], cache: Any) -> Callable[..., Any]:
-    """The function `backward` runs for `cache`: itself, or `backward.by_cache[type(cache)]`.
-
-    `cache` may be abstract (from `jax.eval_shape`): only its type is read.
-    """
-    by_cache = getattr(backward, "by_cache", None) or {}
-    return by_cache.get(type(cache), backward)
+def _finite(*trees: Any) -> bool:
+    return all(bool(np.all(np.isfinite(np.asarray(a)))) for a in jax.tree.leaves(trees))
 
 
 def distinct_inputs(rng: np.random.Generator, shape: Sequence[int], scale: float = 2.0) -> np.ndarray:
@@ -108,7 +110,7 @@ def _relative(manual: jax.Array, reference: jax.Array) -> float:
     if reference.size == 0:
         return 0.0
     scale, diff = np.abs(reference).max(), np.abs(manual - reference).max()
-    return float(diff / scale if scale > 0 else diff)
+    return float(diff if scale == 0 else diff / scale)  # NaN in, NaN out
 
 
 def _finite_difference(
@@ -121,7 +123,7 @@ def _finite_difference(
     grad = np.asarray(grad)
     analytic = float(np.vdot(grad, v))
     scale = float(np.linalg.norm(grad) * np.linalg.norm(v))  # the largest |<grad, v>| can be
-    return abs(fd - analytic) / scale if scale > 0 else abs(fd)
+    return abs(fd) if scale == 0 else abs(fd - analytic) / scale  # NaN in, NaN out
 
 
 def check_layer(
@@ -146,7 +148,8 @@ def check_layer(
             check against finite differences. constructor, config: labels for the report.
 
     Returns:
-        A Report: one ArrayError for dx and one per params leaf (named by its path).
+        A Report: one ArrayError for dx and one per params leaf (named by its path); failed
+        (`UNDEFINED`) if apply's output or its autodiff gradient is NaN or inf.
 
     Raises:
         AssertionError: if `init`'s out_shape differs from apply's output shape, or dparams
@@ -174,10 +177,10 @@ def check_layer(
 
         @jax.jit  # one compilation per check instead of one per eager op
         def both(params, x, dy):
-            _, _, cache = layer.apply(params, state, x, train=train, key=key)
-            return layer.backward(params, cache, dy), jax.vjp(forward, params, x)[1](dy)
+            y, _, cache = layer.apply(params, state, x, train=train, key=key)
+            return layer.backward(params, cache, dy), jax.vjp(forward, params, x)[1](dy), y
 
-        (dx, dparams), (dparams_auto, dx_auto) = both(params, x, dy)
+        (dx, dparams), (dparams_auto, dx_auto), y = both(params, x, dy)
         if jax.tree.structure(dparams) != jax.tree.structure(params):
             raise AssertionError(f"{layer.name}: dparams structure {jax.tree.structure(dparams)} != params'")
 
@@ -197,8 +200,9 @@ def check_layer(
         for name, manual, auto, g, point in named:
             fd = _finite_difference(g, point, manual, rng) if finite_differences else None
             errors.append(ArrayError(name, _relative(manual, auto), fd))
-    ran = backward_that_ran(layer.backward, cache_shape)
-    return Report(constructor or layer.name, config, equation_labels(ran), tuple(errors))
+        failure = "" if _finite(y, dparams_auto, dx_auto) else UNDEFINED
+    labels = equation_labels(layer, cache_shape)
+    return Report(constructor or layer.name, config, labels, tuple(errors), failure)
 
 
 def check_loss(
@@ -219,7 +223,8 @@ def check_loss(
         seed, finite_differences, constructor, config: as `check_layer`.
 
     Returns:
-        A Report with one ArrayError, "dscores".
+        A Report with one ArrayError, "dscores", citing `fnn.losses.EQUATIONS` for `loss`;
+        failed (`UNDEFINED`) if the loss or its autodiff gradient is NaN or inf.
     """
     with jax.enable_x64(True):
         rng = np.random.default_rng(seed)
@@ -231,14 +236,14 @@ def check_loss(
         def value(s):
             return loss(s, labels, **loss_kwargs)[0]
 
-        dscores, dscores_auto = jax.jit(lambda s: (loss(s, labels, **loss_kwargs)[1], jax.grad(value)(s)))(
-            scores
-        )
+        dscores, (loss_value, dscores_auto) = jax.jit(
+            lambda s: (loss(s, labels, **loss_kwargs)[1], jax.value_and_grad(value)(s))
+        )(scores)
         error = _relative(dscores, dscores_auto)
         fd = _finite_difference(value, scores, dscores, rng) if finite_differences else None
-    return Report(
-        constructor or loss.__name__, config, equation_labels(loss), (ArrayError("dscores", error, fd),)
-    )
+        failure = "" if _finite(loss_value, dscores_auto) else UNDEFINED
+    labels = LOSS_EQUATIONS.get(loss, ())
+    return Report(constructor or loss.__name__, config, labels, (ArrayError("dscores", error, fd),), failure)
 
 
 def _away_from_hinges(scores: np.ndarray, labels: np.ndarray, margin: float) -> np.ndarray:

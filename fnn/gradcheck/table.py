@@ -23,13 +23,14 @@ HEADER = (
 
 
 def row(report: Report, tolerance: float) -> str:
-    """One case: its name, configuration, equations, and both errors per array; FAIL if not ok."""
+    """One case: its name, configuration, equations, and both errors per array; FAIL if not ok
+    (and why, when no error says it: the report's `failure`)."""
     cells = "  ".join(
         f"{e.name} {e.autodiff:.1e} / {'-' if e.finite_diff is None else f'{e.finite_diff:.1e}'}"
         for e in report.errors
     )
     equations = ",".join(label.removeprefix("eq:") for label in report.equations)
-    verdict = "" if report.ok(tolerance) else "  FAIL"
+    verdict = "" if report.ok(tolerance) else "  FAIL" + (f": {report.failure}" if report.failure else "")
     return f"{report.constructor:<22} {report.config:<58} {equations:<40} {cells}{verdict}"
 
 

@@ -16,8 +16,7 @@ import jax
 import jax.numpy as jnp
 
 from fnn import checks
-from fnn.describe import constructor
-from fnn.layer import Layer
+from fnn.layer import Layer, constructor
 
 __all__ = ["ActivationCache", "relu", "leaky_relu", "sigmoid", "tanh", "elu"]
 
@@ -28,16 +27,10 @@ class ActivationCache(NamedTuple):
 
 
 Fn = Callable[[jax.Array], jax.Array]
-_BACKWARD_ARGS = """Args:
-    params: {}. cache: the ActivationCache of apply. dy: like y.
-
-Returns:
-    (dx, {}): dx like x.
-"""
 
 
 def _elementwise(name: str, f: Fn, df: Callable[[jax.Array, jax.Array], jax.Array], label: str) -> Layer:
-    """A parameter-free layer y = f(x) whose backward is dx = dy * df(x, y)."""
+    """A parameter-free layer y = f(x) whose backward is dx = dy * df(x, y), eq. `label`."""
 
     def init(key, in_shape):
         return tuple(in_shape), {}, {}
@@ -51,18 +44,24 @@ def _elementwise(name: str, f: Fn, df: Callable[[jax.Array, jax.Array], jax.Arra
         Returns:
             (y, state, cache): y like x; the cache keeps x and y.
         """
-        checks.params_keys(name, params, ())
-        x = jnp.asarray(x, checks.floating(name, "x", x))
+        _, x = checks.layer_inputs(name, params, {}, x)
         y = f(x)
         return y, state, ActivationCache(x, y)
 
     def backward(params, cache, dy):
-        checks.params_keys(name, params, ())
-        checks.shape(name, "dy", jnp.shape(dy), cache.x.shape, "like x and y")
-        return jnp.asarray(dy, cache.x.dtype) * df(cache.x, cache.y), {}
+        """Implements dx = dy * f'(x): eq:relu-dx, eq:leaky-relu-dx, eq:sigmoid-dx, eq:tanh-dx or
+        eq:elu-dx, the layer's own (its `equations`).
 
-    backward.__doc__ = f"Implements {label}: dx = dy * f'(x).\n\n{_BACKWARD_ARGS}"
-    return Layer(name=name, init=init, apply=apply, backward=backward)
+        Args:
+            params: {}. cache: the ActivationCache of apply. dy: like y.
+
+        Returns:
+            (dx, {}): dx like x.
+        """
+        dy = checks.cotangent(name, dy, cache.x.shape, cache.x.dtype, "like x and y")
+        return dy * df(cache.x, cache.y), {}
+
+    return Layer(name, init, apply, backward, equations=((ActivationCache, (label,)),))
 
 
 @constructor

@@ -14,15 +14,17 @@ import jax
 import jax.numpy as jnp
 
 from fnn import checks
-from fnn.describe import constructor
 from fnn.initializers import he_normal
-from fnn.layer import Layer
+from fnn.layer import Layer, constructor
 
 __all__ = ["AffineCache", "affine"]
 
 
 class AffineCache(NamedTuple):
     x: jax.Array  # (N, *in_shape), as received
+
+
+EQUATIONS = ((AffineCache, ("eq:affine-dx", "eq:affine-dW", "eq:affine-db")),)
 
 
 @constructor
@@ -33,29 +35,19 @@ def affine(out_features: int, *, weight_scale: float | None = None, name: str = 
         out_features: M, the number of outputs.
         weight_scale: standard deviation of the initial W; None for He initialisation.
     """
-    checks.positive_int(name, "out_features", out_features)
+    M = checks.positive_int(name, "out_features", out_features)
     weight_scale = checks.optional_positive(name, "weight_scale", weight_scale)
 
     def init(key, in_shape):
         D = math.prod(in_shape)
-        W = he_normal(key, (D, out_features), D, weight_scale)
-        return (out_features,), {"W": W, "b": jnp.zeros(out_features)}, {}
+        return (M,), {"W": he_normal(key, (D, M), D, weight_scale), "b": jnp.zeros(M)}, {}
 
-    def checked(params, x):
-        """(params, x) in x's floating dtype, or a ValueError naming the layer and the shapes
-        that do not fit: W (D, M) with the layer's M, b (M,), D features per example of x."""
-        dtype = checks.floating(name, "x", x)
-        checks.params_keys(name, params, ("W", "b"))
-        W_shape = jnp.shape(params["W"])
-        D = W_shape[0] if len(W_shape) == 2 else math.prod(x.shape[1:])
-        hint = f"{D} input features, {out_features} outputs"
-        checks.shape(name, "params['W']", W_shape, (D, out_features), hint)
-        checks.shape(name, "params['b']", jnp.shape(params["b"]), (out_features,), "one per output")
-        if x.ndim < 2 or math.prod(x.shape[1:]) != D:
-            raise ValueError(
-                f"{name}: expected (N, ...) with {D} features per example, got x.shape={x.shape}"
-            )
-        return {key: jnp.asarray(a, dtype) for key, a in params.items()}, jnp.asarray(x, dtype)
+    def spec(x):
+        """The params that fit x (N, *in_shape): W (D, M) with D = prod(in_shape), b (M,)."""
+        if x.ndim < 2:
+            raise ValueError(f"{name}: expected x of shape (N, ...), got x.shape={x.shape}")
+        D = math.prod(x.shape[1:])
+        return {"W": ((D, M), f"{D} input features in x, {M} outputs"), "b": ((M,), "one per output")}
 
     def apply(params, state, x, *, train=False, key=None):
         """y = flatten(x) W + b, in x's floating dtype (params are cast to it).
@@ -66,9 +58,9 @@ def affine(out_features: int, *, weight_scale: float | None = None, name: str = 
         Returns:
             (y, state, cache): y (N, M); the cache keeps x.
         """
-        params_x, x = checked(params, x)
+        params, x = checks.layer_inputs(name, params, spec(x), x)
         x2 = x.reshape(x.shape[0], math.prod(x.shape[1:]))  # (1)
-        return x2 @ params_x["W"] + params_x["b"], state, AffineCache(x)  # (2)
+        return x2 @ params["W"] + params["b"], state, AffineCache(x)  # (2)
 
     def backward(params, cache, dy):
         """Implements eq:affine-dx, eq:affine-dW, eq:affine-db.
@@ -80,10 +72,8 @@ def affine(out_features: int, *, weight_scale: float | None = None, name: str = 
             (dx, {"W": dW, "b": db}): dx (N, *in_shape), dW (D, M), db (M,), each in the
             dtype of x, W and b respectively.
         """
-        params_x, x = checked(params, cache.x)
-        y_shape = (x.shape[0], out_features)
-        checks.shape(name, "dy", jnp.shape(dy), y_shape, f"the output for x of shape {x.shape}")
-        dy = jnp.asarray(dy, x.dtype)
+        params_x, x = checks.layer_inputs(name, params, spec(cache.x), cache.x)
+        dy = checks.cotangent(name, dy, (x.shape[0], M), x.dtype, f"the output for x of shape {x.shape}")
         x2 = x.reshape(x.shape[0], math.prod(x.shape[1:]))
         dW, db = x2.T @ dy, dy.sum(axis=0)  # (2)
         dx = (dy @ params_x["W"].T).reshape(x.shape)  # (2), (1)
@@ -92,4 +82,4 @@ def affine(out_features: int, *, weight_scale: float | None = None, name: str = 
             "b": db.astype(jnp.result_type(params["b"])),
         }
 
-    return Layer(name=name, init=init, apply=apply, backward=backward)
+    return Layer(name, init, apply, backward, equations=EQUATIONS)

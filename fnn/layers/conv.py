@@ -13,13 +13,13 @@ with its own cache type, and runs exactly what its name says:
   transposed convolution of dy with the flipped kernel, dW a convolution of x with dy
   (eq:conv-dx-transposed, eq:conv-dW-conv);
 - "winograd": F(2x2, 3x3) for stride-1 3x3 kernels, 16 batched matmuls (fnn/winograd.py; not in auto).
-"auto" (the default) is the one place that chooses per shape (`auto_impl`), at trace time; its
-backward runs the backward of the impl its forward chose. Derivation: derivations/conv.tex.
+"auto" (the default) is the one place that chooses per shape (`auto_impl`), at trace time.
+Every conv2d's backward runs `backward_by_cache`: the backward of the impl whose cache it gets,
+and `EQUATIONS` lists the labels each of them implements. Derivation: derivations/conv.tex.
 """
 
 from __future__ import annotations
 
-import functools
 from typing import NamedTuple
 
 import jax
@@ -27,15 +27,15 @@ import jax.numpy as jnp
 from jax import lax
 
 from fnn import checks
-from fnn.describe import constructor
 from fnn.im2col import col2im, im2col, offset_slices, output_size, pad
 from fnn.initializers import he_normal
 from fnn.kernels import sum_rows
-from fnn.layer import Layer
-from fnn.winograd import check_supported, winograd_backward, winograd_forward
+from fnn.layer import Layer, constructor
+from fnn.winograd import WinogradConvCache, check_supported, winograd_backward, winograd_forward
 
 __all__ = [
     "DirectConvCache", "Im2colConvCache", "XlaConvCache", "conv2d", "CONV_IMPLS", "AUTO_IM2COL_MAX_PATCH", "auto_impl",
+    "backward_by_cache",
 ]  # fmt: skip
 
 CONV_IMPLS = ("auto", "direct", "im2col", "xla", "winograd")
@@ -201,39 +201,28 @@ def auto_forward(params: dict, x: jax.Array, *, s: Pair, p: Pair):
     return _FORWARD[auto_impl(params["W"].shape)](params, x, s=s, p=p)
 
 
-def auto_backward(params: dict, cache, dy: jax.Array, *, s: Pair, p: Pair):
-    """Implements, by the cache's type, im2col's eq:conv-im2col-dW, eq:conv-im2col-dx, eq:conv-db
-    or xla's eq:conv-dx-transposed, eq:conv-dW-conv, eq:conv-db: the impl auto_forward chose.
-
-    Args:
-        params, s, p: as auto_forward. cache: its cache. dy: (N, H_out, W_out, C_out).
-
-    Returns:
-        (dx, {"W": dW, "b": db}): dx (N, H_in, W_in, C_in), dW and db shaped like W and b.
-    """
-    return auto_backward.by_cache[type(cache)](params, cache, dy, s=s, p=p)
-
-
-auto_backward.by_cache = {Im2colConvCache: im2col_backward, XlaConvCache: xla_backward}
 _FORWARD = {"direct": direct_forward, "im2col": im2col_forward, "xla": xla_forward, "winograd": winograd_forward, "auto": auto_forward}  # fmt: skip
-_BACKWARD = {"direct": direct_backward, "im2col": im2col_backward, "xla": xla_backward, "winograd": winograd_backward, "auto": auto_backward}  # fmt: skip
 
 
-def _checked(name: str, k: Pair, C_out: int, params: dict, x: jax.Array) -> tuple[dict, jax.Array]:
-    """(params, x) in x's floating dtype, or a ValueError naming the layer and the shapes that
-    do not fit: W (k_h, k_w, C_in, C_out) with the layer's k and C_out, b (C_out,), x's C_in."""
-    dtype = checks.floating(name, "x", x)
-    checks.params_keys(name, params, ("W", "b"))
-    if x.ndim != 4:
-        raise ValueError(f"{name}: expected x of shape (N, H_in, W_in, C_in), got x.shape={x.shape}")
-    W_shape = jnp.shape(params["W"])
-    C_in = W_shape[2] if len(W_shape) == 4 else x.shape[3]
-    hint = f"kernel {k[0]}x{k[1]}, {C_in} input channel{'s' * (C_in != 1)}, {C_out} filters"
-    checks.shape(name, "params['W']", W_shape, (*k, C_in, C_out), hint)
-    checks.shape(name, "params['b']", jnp.shape(params["b"]), (C_out,), "one per filter")
-    if x.shape[3] != C_in:
-        raise ValueError(f"{name}: expected x of shape (N, H_in, W_in, {C_in}), got x.shape={x.shape}")
-    return {key: jnp.asarray(a, dtype) for key, a in params.items()}, jnp.asarray(x, dtype)
+def backward_by_cache(params: dict, cache, dy: jax.Array, *, s: Pair, p: Pair):
+    """The backward of the impl whose forward made `cache` (one cache type per impl; auto's
+    forward made the cache of the impl it chose): (dx, {"W": dW, "b": db})."""
+    backward = {
+        DirectConvCache: direct_backward,
+        Im2colConvCache: im2col_backward,
+        XlaConvCache: xla_backward,
+        WinogradConvCache: winograd_backward,
+    }[type(cache)]
+    return backward(params, cache, dy, s=s, p=p)
+
+
+# Per cache type, the labels of the equations the backward that consumes it implements.
+EQUATIONS = (
+    (DirectConvCache, ("eq:conv-dx", "eq:conv-dW", "eq:conv-db")),
+    (Im2colConvCache, ("eq:conv-im2col-dW", "eq:conv-im2col-dx", "eq:conv-db")),
+    (XlaConvCache, ("eq:conv-dx-transposed", "eq:conv-dW-conv", "eq:conv-db")),
+    (WinogradConvCache, ("eq:conv-winograd-dx", "eq:conv-winograd-dW", "eq:conv-db")),
+)
 
 
 @constructor
@@ -255,7 +244,7 @@ def conv2d(
         impl: "auto" (per shape), "direct", "im2col", "xla" or "winograd" (3x3, stride 1): same results.
         weight_scale: std of the initial W; None for He initialisation sqrt(2 / (k_h k_w C_in)).
     """
-    checks.positive_int(name, "out_channels", out_channels)
+    C_out = checks.positive_int(name, "out_channels", out_channels)
     k = checks.int_pair(name, "kernel_size", kernel_size)
     s = checks.int_pair(name, "stride", stride)
     p = checks.int_pair(name, "padding", padding, minimum=0)
@@ -270,8 +259,18 @@ def conv2d(
             raise ValueError(f"{name}: expected per-example shape (H_in, W_in, C_in), got {tuple(in_shape)}")
         H_in, W_in, C_in = in_shape
         H_out, W_out = output_size(name, (H_in, W_in), k, s, p)
-        W = he_normal(key, (*k, C_in, out_channels), k[0] * k[1] * C_in, weight_scale)
-        return (H_out, W_out, out_channels), {"W": W, "b": jnp.zeros(out_channels)}, {}
+        W = he_normal(key, (*k, C_in, C_out), k[0] * k[1] * C_in, weight_scale)
+        return (H_out, W_out, C_out), {"W": W, "b": jnp.zeros(C_out)}, {}
+
+    def spec(x):
+        """The params that fit x (N, H_in, W_in, C_in): W (k_h, k_w, C_in, C_out), b (C_out,);
+        a ValueError unless x is a batch of images that the window fits."""
+        if x.ndim != 4:
+            raise ValueError(f"{name}: expected x of shape (N, H_in, W_in, C_in), got x.shape={x.shape}")
+        output_size(name, x.shape[1:3], k, s, p)
+        C_in = x.shape[3]
+        hint = f"kernel {k[0]}x{k[1]}, {C_in} input channel{'s' * (C_in != 1)} in x, {C_out} filters"
+        return {"W": ((*k, C_in, C_out), hint), "b": ((C_out,), "one per filter")}
 
     def apply(params, state, x, *, train=False, key=None):
         """y = conv(x, W) + b by `impl`, in x's floating dtype (params are cast to it).
@@ -282,19 +281,25 @@ def conv2d(
         Returns:
             (y, state, cache): y (N, H_out, W_out, C_out); the cache type of the impl that ran.
         """
-        params_x, x = _checked(name, k, out_channels, params, x)
-        output_size(name, x.shape[1:3], k, s, p)
-        y, cache = forward(params_x, x, s=s, p=p)
+        params, x = checks.layer_inputs(name, params, spec(x), x)
+        y, cache = forward(params, x, s=s, p=p)
         return y, state, cache
 
-    def checked(params, cache, dy):
-        params_x, x = _checked(name, k, out_channels, params, cache.x)
-        y_shape = (x.shape[0], *output_size(name, x.shape[1:3], k, s, p), out_channels)
-        hint = f"the output for x of shape {x.shape}, kernel {k}, stride {s}, padding {p}"
-        checks.shape(name, "dy", jnp.shape(dy), y_shape, hint)
-        dx, dparams = _BACKWARD[impl](params_x, cache, jnp.asarray(dy, x.dtype), s=s, p=p)
-        return dx, {key: d.astype(jnp.result_type(params[key])) for key, d in dparams.items()}  # like params
+    def backward(params, cache, dy):
+        """Implements the equations of the impl whose cache this is (`EQUATIONS`), by
+        `backward_by_cache`: e.g. eq:conv-dx, eq:conv-dW, eq:conv-db for direct.
 
-    # backward(params, cache, dy) -> (dx, dparams): the impl's, checked, with its docstring (and by_cache).
-    backward = functools.update_wrapper(checked, _BACKWARD[impl])
-    return Layer(name=name, init=init, apply=apply, backward=backward)
+        Args:
+            params: as apply. cache: from apply. dy: (N, H_out, W_out, C_out).
+
+        Returns:
+            (dx, {"W": dW, "b": db}): dx like x, in its dtype; dW and db like W and b.
+        """
+        params_x, x = checks.layer_inputs(name, params, spec(cache.x), cache.x)
+        y_shape = (x.shape[0], *output_size(name, x.shape[1:3], k, s, p), C_out)
+        hint = f"the output for x of shape {x.shape}, kernel {k}, stride {s}, padding {p}"
+        dy = checks.cotangent(name, dy, y_shape, x.dtype, hint)
+        dx, dparams = backward_by_cache(params_x, cache, dy, s=s, p=p)
+        return dx, {key: d.astype(jnp.result_type(params[key])) for key, d in dparams.items()}
+
+    return Layer(name, init, apply, backward, equations=EQUATIONS)

@@ -13,11 +13,9 @@ from __future__ import annotations
 from typing import NamedTuple
 
 import jax
-import jax.numpy as jnp
 
 from fnn import checks
-from fnn.describe import constructor
-from fnn.layer import Layer
+from fnn.layer import Layer, constructor
 
 __all__ = ["DropoutCache", "DropoutIdentityCache", "dropout"]
 
@@ -28,6 +26,9 @@ class DropoutCache(NamedTuple):
 
 class DropoutIdentityCache(NamedTuple):
     x: jax.Array  # test mode or drop_rate = 0: only x's shape and dtype are used, free under jit
+
+
+EQUATIONS = ((DropoutCache, ("eq:dropout-dx",)), (DropoutIdentityCache, ("eq:dropout-dx",)))
 
 
 @constructor
@@ -51,8 +52,7 @@ def dropout(drop_rate: float, *, name: str = "dropout") -> Layer:
         Returns:
             (y, state, cache): y like x; the cache keeps the scaled mask (in test mode, x).
         """
-        checks.params_keys(name, params, ())
-        x = jnp.asarray(x, checks.floating(name, "x", x))
+        _, x = checks.layer_inputs(name, params, {}, x)
         if not train or drop_rate == 0.0:
             return x, state, DropoutIdentityCache(x)
         if key is None:
@@ -65,19 +65,17 @@ def dropout(drop_rate: float, *, name: str = "dropout") -> Layer:
         return x * mask, state, DropoutCache(mask)  # (2)
 
     def backward(params, cache, dy):
-        """Implements eq:dropout-dx.
+        """Implements eq:dropout-dx: dx = dy * mask (dx = dy in test mode).
 
         Args:
-            params: {}. cache: DropoutCache, or DropoutIdentityCache (dx = dy). dy: like y.
+            params: {}. cache: DropoutCache, or DropoutIdentityCache (test mode). dy: like y.
 
         Returns:
             (dx, {}): dx like x.
         """
-        checks.params_keys(name, params, ())
         if isinstance(cache, DropoutIdentityCache):  # test mode: dx = dy
-            checks.shape(name, "dy", jnp.shape(dy), cache.x.shape, "like x and y")
-            return jnp.asarray(dy, cache.x.dtype), {}
-        checks.shape(name, "dy", jnp.shape(dy), cache.mask.shape, "like x and y")
-        return jnp.asarray(dy, cache.mask.dtype) * cache.mask, {}
+            return checks.cotangent(name, dy, cache.x.shape, cache.x.dtype, "like x and y"), {}
+        dy = checks.cotangent(name, dy, cache.mask.shape, cache.mask.dtype, "like x and y")
+        return dy * cache.mask, {}  # (2)
 
-    return Layer(name=name, init=init, apply=apply, backward=backward)
+    return Layer(name, init, apply, backward, equations=EQUATIONS)

@@ -23,11 +23,10 @@ import jax.numpy as jnp
 from jax import lax
 
 from fnn import checks
-from fnn.describe import constructor
 from fnn.kernels import sum_rows
-from fnn.layer import Layer
+from fnn.layer import Layer, constructor
 
-__all__ = ["BatchNormTrainCache", "BatchNormEvalCache", "batch_norm"]
+__all__ = ["BatchNormTrainCache", "BatchNormEvalCache", "batch_norm", "backward_by_cache"]
 
 _PER_FEATURE = "one per feature: the size of the last axis of x"
 
@@ -73,6 +72,19 @@ def eval_backward(params: dict, cache: BatchNormEvalCache, dy: jax.Array):
     return dy * (params["gamma"] * cache.inv_std), {"gamma": dgamma, "beta": dbeta}
 
 
+def backward_by_cache(params: dict, cache, dy: jax.Array):
+    """train_backward or eval_backward, by the mode whose cache this is."""
+    backward = {BatchNormTrainCache: train_backward, BatchNormEvalCache: eval_backward}[type(cache)]
+    return backward(params, cache, dy)
+
+
+# Per cache type, the labels of the equations the backward that consumes it implements.
+EQUATIONS = (
+    (BatchNormTrainCache, ("eq:bn-dbeta", "eq:bn-dgamma", "eq:bn-dx")),
+    (BatchNormEvalCache, ("eq:bn-dbeta", "eq:bn-dgamma", "eq:bn-dx-eval")),
+)
+
+
 @constructor
 def batch_norm(
     momentum: float = 0.9,
@@ -93,19 +105,11 @@ def batch_norm(
         params = {"gamma": jnp.ones(C), "beta": jnp.zeros(C)}
         return tuple(in_shape), params, {"mean": jnp.zeros(C), "var": jnp.ones(C)}
 
-    def checked(params, x):
-        """(params, x) in at least float32, or a ValueError naming the layer and the shapes that
-        do not fit: gamma and beta (C,), x (N, C) or (N, H, W, C)."""
-        # NOTE: a float16 sum of the m = N H W values of a feature overflows: accumulate in float32.
-        dtype = jnp.promote_types(checks.floating(name, "x", x), jnp.float32)
-        checks.params_keys(name, params, ("gamma", "beta"))
-        gamma_shape = jnp.shape(params["gamma"])
-        C = gamma_shape[0] if len(gamma_shape) == 1 else x.shape[-1]
-        for key in ("gamma", "beta"):
-            checks.shape(name, f"params[{key!r}]", jnp.shape(params[key]), (C,), _PER_FEATURE)
-        if x.ndim not in (2, 4) or x.shape[-1] != C:
-            raise ValueError(f"{name}: expected x of shape (N, {C}) or (N, H, W, {C}), got x.shape={x.shape}")
-        return {key: jnp.asarray(a, dtype) for key, a in params.items()}, jnp.asarray(x, dtype)
+    def per_feature(x, *keys):
+        """{key: (C,)} for x (N, C) or (N, H, W, C): one value per feature, the last axis of x."""
+        if x.ndim not in (2, 4):
+            raise ValueError(f"{name}: expected x of shape (N, C) or (N, H, W, C), got x.shape={x.shape}")
+        return {key: ((x.shape[-1],), _PER_FEATURE) for key in keys}
 
     def apply(params, state, x, *, train=False, key=None):
         """y = gamma x_hat + beta, x_hat normalised by batch (train) or running (eval) statistics.
@@ -120,11 +124,12 @@ def batch_norm(
         Returns:
             (y, new_state, cache): y like x; a BatchNormTrainCache or BatchNormEvalCache.
         """
-        x_dtype = checks.floating(name, "x", x)
-        params, x = checked(params, x)
-        checks.params_keys(f"{name} (state)", state, ("mean", "var"))
-        for key in ("mean", "var"):
-            checks.shape(name, f"state[{key!r}]", jnp.shape(state[key]), (x.shape[-1],), _PER_FEATURE)
+        x_dtype = jnp.result_type(x)  # y's dtype
+        # NOTE: a float16 sum of the m = N H W values of a feature overflows: accumulate in float32.
+        params, x = checks.layer_inputs(
+            name, params, per_feature(x, "gamma", "beta"), x, at_least=jnp.float32
+        )
+        checks.tree(name, "state", state, per_feature(x, "mean", "var"))
         gamma, beta = params["gamma"], params["beta"]
         if not train:
             inv_std = lax.rsqrt(jnp.asarray(state["var"], x.dtype) + eps)
@@ -155,7 +160,7 @@ def batch_norm(
     def backward(params, cache, dy):
         """Implements eq:bn-dbeta, eq:bn-dgamma, and eq:bn-dx (train) or eq:bn-dx-eval (eval).
 
-        Runs train_backward or eval_backward by the cache's type, in the dtype apply computed in.
+        Runs `backward_by_cache` in the dtype apply computed in.
 
         Args:
             params: as apply. cache: from apply. dy: like y.
@@ -163,12 +168,13 @@ def batch_norm(
         Returns:
             (dx, {"gamma": dgamma, "beta": dbeta}): dx like x; dgamma, dbeta (C,) like gamma, beta.
         """
-        params_c, x_hat = checked(params, cache.x_hat)
-        checks.shape(name, "dy", jnp.shape(dy), x_hat.shape, "like x")
-        run = backward.by_cache[type(cache)]
-        dx, dparams = run(params_c, cache._replace(x_hat=x_hat), jnp.asarray(dy, x_hat.dtype))
-        dparams = {key: d.astype(jnp.result_type(params[key])) for key, d in dparams.items()}
-        return dx.astype(cache.x_hat.dtype), dparams
+        x_hat = cache.x_hat  # like x, in its dtype
+        spec = per_feature(x_hat, "gamma", "beta")
+        params_c, x_hat_c = checks.layer_inputs(name, params, spec, x_hat, at_least=jnp.float32)
+        dy = checks.cotangent(name, dy, x_hat.shape, x_hat_c.dtype, "like x")
+        dx, dparams = backward_by_cache(params_c, cache._replace(x_hat=x_hat_c), dy)
+        return dx.astype(x_hat.dtype), {
+            key: d.astype(jnp.result_type(params[key])) for key, d in dparams.items()
+        }
 
-    backward.by_cache = {BatchNormTrainCache: train_backward, BatchNormEvalCache: eval_backward}
-    return Layer(name=name, init=init, apply=apply, backward=backward)
+    return Layer(name, init, apply, backward, equations=EQUATIONS)

@@ -12,7 +12,6 @@ default so it never wins (pad_value=0.0 gives the assignment's zero padding).
 
 from __future__ import annotations
 
-import functools
 import math
 from typing import NamedTuple
 
@@ -21,10 +20,9 @@ import jax.numpy as jnp
 import numpy as np
 
 from fnn import checks
-from fnn.describe import constructor
 from fnn.im2col import col2im, output_size, windows
 from fnn.kernels import max_and_argmax
-from fnn.layer import Layer
+from fnn.layer import Layer, constructor
 
 __all__ = ["MaxPoolCache", "AvgPoolCache", "max_pool2d", "avg_pool2d"]
 
@@ -47,9 +45,9 @@ def _window_args(name, kernel_size, stride, padding):
     return k, s, p
 
 
-def _pool_layer(name, k, s, p, forward, backward) -> Layer:
-    """Shape and dtype checks shared by both poolings; `forward(x) -> (y, cache)`, `backward`
-    as the layer's, given dy in x's dtype."""
+def _pool_layer(name, k, s, p, forward, route, equations) -> Layer:
+    """A pooling layer: `forward(x) -> (y, cache)`; `route(cache, dy) -> dx` its backward, given
+    a dy checked against the output's shape, in x's dtype."""
 
     def init(key, in_shape):
         if len(in_shape) != 3:
@@ -65,23 +63,28 @@ def _pool_layer(name, k, s, p, forward, backward) -> Layer:
         Returns:
             (y, state, cache): y (N, H_out, W_out, C); a MaxPoolCache or AvgPoolCache.
         """
-        checks.params_keys(name, params, ())
-        x = jnp.asarray(x, checks.floating(name, "x", x))
+        _, x = checks.layer_inputs(name, params, {}, x)
         if x.ndim != 4:
             raise ValueError(f"{name}: expected x of shape (N, H_in, W_in, C), got x.shape={x.shape}")
         output_size(name, x.shape[1:3], k, s, p)
         y, cache = forward(x)
         return y, state, cache
 
-    def checked(params, cache, dy):
-        checks.params_keys(name, params, ())
+    def backward(params, cache, dy):
+        """Implements eq:maxpool-dx or eq:avgpool-dx (the layer's `equations`) by `route`.
+
+        Args:
+            params: {}. cache: from apply. dy: (N, H_out, W_out, C).
+
+        Returns:
+            (dx, {}): dx (N, H_in, W_in, C).
+        """
         x = cache.x
         y_shape = (x.shape[0], *output_size(name, x.shape[1:3], k, s, p), x.shape[3])
         hint = f"the output for x of shape {x.shape}, window {k}, stride {s}, padding {p}"
-        checks.shape(name, "dy", jnp.shape(dy), y_shape, hint)
-        return backward(params, cache, jnp.asarray(dy, x.dtype))
+        return route(cache, checks.cotangent(name, dy, y_shape, x.dtype, hint)), {}
 
-    return Layer(name=name, init=init, apply=apply, backward=functools.update_wrapper(checked, backward))
+    return Layer(name, init, apply, backward, equations=equations)
 
 
 @constructor
@@ -98,20 +101,13 @@ def max_pool2d(
         y, argmax = max_and_argmax(windows(x, k, s, p, pad_value), axis=3)
         return y, MaxPoolCache(x, argmax)
 
-    def backward(params, cache, dy):
-        """Implements eq:maxpool-dx: each window's dy goes to its argmax.
-
-        Args:
-            params: {}. cache: MaxPoolCache. dy: (N, H_out, W_out, C).
-
-        Returns:
-            (dx, {}): dx (N, H_in, W_in, C).
-        """
+    def route(cache, dy):
+        """eq:maxpool-dx: each window's dy goes to its argmax. dy: (N, H_out, W_out, C)."""
         offsets = jnp.arange(k[0] * k[1])[:, None]
         routed = jnp.where(offsets == cache.argmax[:, :, :, None, :], dy[:, :, :, None, :], 0)
-        return col2im(routed, cache.x.shape, k, s, p), {}
+        return col2im(routed, cache.x.shape, k, s, p)
 
-    return _pool_layer(name, k, s, p, forward, backward)
+    return _pool_layer(name, k, s, p, forward, route, ((MaxPoolCache, ("eq:maxpool-dx",)),))
 
 
 @constructor
@@ -137,18 +133,11 @@ def avg_pool2d(
         win = windows(x, k, s, p)
         return win.sum(axis=3) / jnp.asarray(divisor(x.shape[1:3]), x.dtype), AvgPoolCache(x)
 
-    def backward(params, cache, dy):
-        """Implements eq:avgpool-dx: each window's dy, divided, goes to all its inputs.
-
-        Args:
-            params: {}. cache: AvgPoolCache. dy: (N, H_out, W_out, C).
-
-        Returns:
-            (dx, {}): dx (N, H_in, W_in, C).
-        """
+    def route(cache, dy):
+        """eq:avgpool-dx: each window's dy, divided, goes to all its inputs. dy: (N, H_out, W_out, C)."""
         x = cache.x
         share = dy / jnp.asarray(divisor(x.shape[1:3]), dy.dtype)
         spread = jnp.broadcast_to(share[:, :, :, None, :], (*dy.shape[:3], k[0] * k[1], dy.shape[3]))
-        return col2im(spread, x.shape, k, s, p), {}
+        return col2im(spread, x.shape, k, s, p)
 
-    return _pool_layer(name, k, s, p, forward, backward)
+    return _pool_layer(name, k, s, p, forward, route, ((AvgPoolCache, ("eq:avgpool-dx",)),))

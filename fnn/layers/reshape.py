@@ -9,11 +9,9 @@ import math
 from typing import NamedTuple
 
 import jax
-import jax.numpy as jnp
 
 from fnn import checks
-from fnn.describe import constructor
-from fnn.layer import Layer
+from fnn.layer import Layer, constructor
 
 __all__ = ["FlattenCache", "flatten"]
 
@@ -38,8 +36,7 @@ def flatten(*, name: str = "flatten") -> Layer:
         Returns:
             (y, state, cache): y (N, prod(in_shape)); the cache keeps x (for its shape).
         """
-        checks.params_keys(name, params, ())
-        x = jnp.asarray(x, checks.floating(name, "x", x))
+        _, x = checks.layer_inputs(name, params, {}, x)
         if x.ndim < 1:
             raise ValueError(f"{name}: expected a batch (N, ...), got x.shape={x.shape}")
         return x.reshape(x.shape[0], -1), state, FlattenCache(x)
@@ -53,10 +50,9 @@ def flatten(*, name: str = "flatten") -> Layer:
         Returns:
             (dx, {}): dx (N, *in_shape).
         """
-        checks.params_keys(name, params, ())
         x = cache.x
         y_shape = (x.shape[0], math.prod(x.shape[1:]))
-        checks.shape(name, "dy", jnp.shape(dy), y_shape, f"the output for x of shape {x.shape}")
-        return jnp.asarray(dy, x.dtype).reshape(x.shape), {}
+        dy = checks.cotangent(name, dy, y_shape, x.dtype, f"the output for x of shape {x.shape}")
+        return dy.reshape(x.shape), {}
 
-    return Layer(name=name, init=init, apply=apply, backward=backward)
+    return Layer(name, init, apply, backward, equations=((FlattenCache, ("eq:flatten-dx",)),))

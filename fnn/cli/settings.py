@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import difflib
 import json
 from pathlib import Path
 
@@ -76,15 +77,7 @@ class Settings:
         def flag(name):
             return "--" + name.replace("_", "-")
 
-        choices = {
-            "model": sorted(models.RECIPES),
-            "optimizer": OPTIMIZERS,
-            "schedule": ("cosine", "constant"),
-            "gradients": GRADIENTS,
-            "conv_impl": CONV_IMPLS,
-            "driver": DRIVERS,
-        }
-        for name, allowed in choices.items():
+        for name, allowed in choices().items():
             value = getattr(self, name)
             if value is not None:
                 checks.one_of(flag(name), "the value", value, allowed)
@@ -100,7 +93,9 @@ class Settings:
             value = getattr(self, name)
             if value is not None:
                 checks.positive_int(flag(name), "the value", value, minimum=low)
-        if not (isinstance(self.seed, int) and 0 <= self.seed < SEED_LIMIT):
+        if not (
+            isinstance(self.seed, int) and not isinstance(self.seed, bool) and 0 <= self.seed < SEED_LIMIT
+        ):
             raise ValueError(f"--seed: the value must be an int in [0, 2**32), got {self.seed!r}")
         if self.lr is not None:
             checks.number("--lr", "the value", self.lr, low=0.0, low_open=True)
@@ -116,7 +111,7 @@ class Settings:
         """The settings as recorded: every recipe field filled in from the model's recipe."""
         recipe = models.RECIPES[self.model]
         values = dataclasses.asdict(self)
-        values["data"] = None if self.data is None else str(self.data)
+        values["data"] = None if self.data is None else str(Path(self.data).resolve())  # from any folder
         return {
             k: (getattr(recipe, k) if k in recipe._fields and v is None else v) for k, v in values.items()
         }
@@ -143,21 +138,28 @@ _HELP = {
     "devices": "data-parallel over this many devices (on a CPU: XLA_FLAGS=--xla_force_host_platform_device_count=N)",
     "data": "MNIST file or IDX folder; unless given, FNN_MNIST, the packaged copy, the cache, a download",
 }
-_CHOICES = {
-    "model": lambda: sorted(models.RECIPES),
-    "optimizer": lambda: OPTIMIZERS,
-    "schedule": lambda: ("cosine", "constant"),
-    "gradients": lambda: GRADIENTS,
-    "conv_impl": lambda: CONV_IMPLS,
-    "driver": lambda: DRIVERS,
-}
+
+
+def choices() -> dict[str, tuple]:
+    """The allowed values of each field that has a fixed set of them (one list, for the rules
+    and for --help)."""
+    return {
+        "model": tuple(sorted(models.RECIPES)),
+        "optimizer": tuple(OPTIMIZERS),
+        "schedule": ("cosine", "constant"),
+        "gradients": GRADIENTS,
+        "conv_impl": CONV_IMPLS,
+        "driver": DRIVERS,
+    }
+
+
 _TYPES = {"int": int, "float": float, "str": str}
 
 
 def add_arguments(parser: argparse.ArgumentParser, defaults: dict | None = None) -> None:
     """One flag per Settings field (`--batch-size` for batch_size), with its help, choices,
     type and default; `defaults` (e.g. from `read_config`) replace the fields' defaults."""
-    recipe_fields = set(models.Recipe._fields)
+    recipe_fields, allowed = set(models.Recipe._fields), choices()
     for field in dataclasses.fields(Settings):
         default = (defaults or {}).get(field.name, field.default)
         kind = _TYPES[field.type.split(" | ")[0]]
@@ -170,7 +172,7 @@ def add_arguments(parser: argparse.ArgumentParser, defaults: dict | None = None)
             dest=field.name,
             type=kind,
             default=default,
-            choices=_CHOICES[field.name]() if field.name in _CHOICES else None,
+            choices=allowed.get(field.name),
             help=_HELP[field.name] + shown,
         )
 
@@ -186,13 +188,47 @@ def recipe_table() -> str:
     return "recipes (the defaults of each --model, measured; README, Recipes):\n  " + "\n  ".join(lines)
 
 
+# What fnn records in a run's config.json besides the settings (`fnn.runtime.environment`, and
+# the data the run read): --config accepts these keys and ignores them.
+RECORDED = ("fnn", "jax", "device", "host", "data_source")
+# The names other libraries give some settings, for the suggestion after an unknown key.
+ALIASES = {
+    "learning_rate": "lr",
+    "mu": "momentum",
+    "dropout": "drop_rate",
+    "batch": "batch_size",
+    "steps": "epochs",
+}
+
+
 def read_config(path: str | Path) -> dict:
-    """The Settings fields recorded in a run's config.json (other keys are ignored)."""
+    """The Settings fields recorded in a run's config.json, each checked by its rule.
+
+    Raises:
+        SettingsError: the file cannot be read or parsed (nesting too deep included), is not
+            a JSON object, holds a key that is neither a setting nor one fnn records (the
+            closest setting is suggested), or a value its setting refuses; the message names
+            the file and the key, not a flag that was never typed.
+    """
     try:
         recorded = json.loads(Path(path).read_text())
+    except RecursionError:
+        raise SettingsError(f"--config: cannot read {path}: JSON nested too deeply") from None
     except (OSError, ValueError) as e:
         raise SettingsError(f"--config: cannot read {path}: {e}") from None
     if not isinstance(recorded, dict):
         raise SettingsError(f"--config: {path} is not a JSON object")
-    fields = {f.name for f in dataclasses.fields(Settings)}
-    return {k: v for k, v in recorded.items() if k in fields}
+    fields = [f.name for f in dataclasses.fields(Settings)]
+    for key in recorded:
+        if key not in fields and key not in RECORDED:
+            close = [ALIASES[key]] if key in ALIASES else difflib.get_close_matches(key, fields, n=1)
+            hint = f"; did you mean {close[0]!r}?" if close else f"; the settings are {', '.join(fields)}"
+            raise SettingsError(f"--config: {path}: unknown key {key!r}{hint}")
+    values = {k: v for k, v in recorded.items() if k in fields}
+    for key, value in values.items():
+        try:
+            Settings(**{key: value})
+        except SettingsError as e:
+            reason = str(e).split(": ", 1)[-1].removeprefix("the value ")  # less "--epochs: the value"
+            raise SettingsError(f"--config: {path}: {key!r}: {reason}") from None
+    return values

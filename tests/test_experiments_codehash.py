@@ -1,10 +1,10 @@
-"""fnn.codehash: which source files a result depends on, hashed by syntax tree."""
+"""experiments.codehash: which source files a result depends on, hashed by syntax tree."""
 
 import textwrap
 
 import pytest
 
-from fnn import codehash
+from experiments import codehash
 
 
 @pytest.fixture

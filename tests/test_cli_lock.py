@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from fnn import lock
-from fnn.lock import LOCK_NAME, LockError
+from fnn.cli import lock
+from fnn.cli.lock import LOCK_NAME, LockError
 
-# The child loads fnn/lock.py by its path, not through `import fnn` (which imports JAX), to stay fast.
+# The child loads fnn/cli/lock.py by its path, not through `import fnn` (which imports JAX), to stay fast.
 HOLDER = """
 import importlib.util, sys, time
 spec = importlib.util.spec_from_file_location("fnn_lock", sys.argv[1])

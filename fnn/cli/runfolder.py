@@ -1,4 +1,4 @@
-"""A run folder's rules and files, shared by `fnn.run.train` and `fnn train`.
+"""A run folder's rules and files (`fnn train`).
 
     config.json        every setting, the fnn and jax versions, the device (`write_config`)
     metrics.jsonl      one line per epoch as it finishes (`EpochLog`): a running or crashed
@@ -18,11 +18,9 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import jax
-
 from fnn import checkpoint, runtime
+from fnn.cli.settings import FREE_ON_RESUME, SettingsError
 from fnn.progress import Progress
-from fnn.settings import FREE_ON_RESUME, SettingsError
 
 __all__ = ["RUN_FILES", "write_config", "EpochLog", "check"]
 
@@ -39,16 +37,10 @@ RUN_FILES = (
 
 
 def write_config(out: Path, settings: dict) -> dict:
-    """Write `settings` with the fnn and jax versions, the device and the host (processor,
-    cores, Python) to out/config.json."""
-    import fnn
-
+    """Write `settings` with where the run ran (`fnn.runtime.environment`) to out/config.json."""
     record = {
         **{k: v for k, v in settings.items() if k != "pixel_mean"},  # the checkpoint keeps it
-        "fnn": fnn.__version__,
-        "jax": jax.__version__,
-        "device": runtime.describe_devices(),
-        "host": {k: v for k, v in runtime.device_info().items() if k in ("cpu", "cores", "python")},
+        **runtime.environment(),
     }
     out.mkdir(parents=True, exist_ok=True)
     (out / "config.json").write_text(json.dumps(record, indent=1))

@@ -3,11 +3,14 @@
 An experiment is a frozen dataclass of settings, `run(config) -> dict` (the numbers) and
 `plot(results, out_dir)` (the figures). `main(...)` turns the dataclass into flags
 (`--epochs 3`, `--lrs 0.01,0.1` for tuples), applies `--quick` (a reduced configuration that
-runs in seconds, used by the tests), writes `config.json` (`fnn.runfolder.write_config`: every
-setting, the fnn and jax versions, the device) and `results.json` (with `provenance`:
-the commit and the hashes of the code it depends on, `fnn.codehash.record`), and draws the
-figures into `results/<name>/` or `--out DIR`. Every model an experiment trains goes through
-`fnn.run.train`, the pipeline `fnn train` uses.
+runs in seconds, used by the tests), writes `config.json` (every setting, and where it ran:
+`fnn.runtime.environment`) and `results.json` (with `provenance`: the commit and the hashes
+of the code it depends on, `experiments.codehash.record`), and draws the figures into
+`results/<name>/` or `--out DIR`.
+
+Every model an experiment trains goes through `train` (`fnn.train.fit`, then the best
+validation epoch's parameters on test, as `fnn train` reports them), or `train_recipe` (the
+same with a recipe's optimizer and schedule): at most two calls between an experiment and `fit`.
 """
 
 from __future__ import annotations
@@ -19,23 +22,27 @@ import sys
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import jax
 import numpy as np
 
-from fnn import codehash, models, plots, run, runfolder, runtime
+from experiments import codehash
 from fnn import data as data_lib
+from fnn import models, plots, runtime
 from fnn.data import MNIST, Split
 from fnn.layer import Layer
-from fnn.train import best_epoch
+from fnn.losses import softmax_cross_entropy
+from fnn.progress import Progress
+from fnn.train import best_epoch, evaluate_test, fit
 
 __all__ = [
     "main",
     "load_data",
     "confusion_matrix",
+    "Trained",
+    "train",
     "train_recipe",
-    "classifier_run",
     "classifier_seeds",
     "classifier_plot",
 ]
@@ -92,7 +99,8 @@ def main(
     runtime.keep_freed_memory()  # reuse the step's buffers (fnn.runtime)
     out = Path(args.out or Path("results") / name)
     out.mkdir(parents=True, exist_ok=True)
-    runfolder.write_config(out, {"experiment": name, "quick": args.quick, **dataclasses.asdict(config)})
+    record = {"experiment": name, "quick": args.quick, **dataclasses.asdict(config), **runtime.environment()}
+    (out / "config.json").write_text(json.dumps(record, indent=1))
     start = time.perf_counter()
     print(f"experiments.{name}: {config}", file=sys.stderr, flush=True)
     results = run_experiment(config)
@@ -118,34 +126,67 @@ def confusion_matrix(labels: np.ndarray, predicted: np.ndarray, num_classes: int
     return counts
 
 
+class Trained(NamedTuple):
+    history: list[dict]  # one record per epoch (fnn.train.fit)
+    params: Any  # the best validation epoch's parameters and layer state
+    state: Any
+    test_scores: np.ndarray  # (N_test, K) test-mode scores of those parameters
+    metrics: dict  # {"test_accuracy", "test_loss"} of those scores
+
+
+def train(
+    model: Layer,
+    mnist: MNIST,
+    optimizer: Any,
+    *,
+    epochs: int,
+    batch_size: int,
+    seed: int,
+    label: str,
+    loss=softmax_cross_entropy,
+    epoch=None,
+    on_epoch=None,
+) -> Trained:
+    """`fnn.train.fit` (one progress line per epoch, headed `label`), then its best epoch on test.
+    `epoch` and `on_epoch` are fit's: a custom epoch driver, a hook after every epoch."""
+    log = Progress(epochs, label, batch_size=batch_size)
+    result = fit(
+        model,
+        mnist,
+        optimizer,
+        epochs=epochs,
+        batch_size=batch_size,
+        seed=seed,
+        loss=loss,
+        epoch=epoch,
+        on_epoch=on_epoch,
+        log=log,
+    )
+    scores, metrics = evaluate_test(model, result.best_params, result.best_state, mnist.test, loss)
+    return Trained(result.history, result.best_params, result.best_state, scores, metrics)
+
+
 def train_recipe(
     model: Layer, mnist: MNIST, recipe: models.Recipe, *, seed: int, label: str, epoch=None
-) -> run.RunResult:
-    """`fnn.run.train` with `recipe`'s epochs, batch size, optimizer and schedule (over this
-    training set's steps per epoch). `epoch(optimizer) -> fnn.step.Epoch`, if given, builds a
-    custom epoch driver around the recipe's optimizer (e.g. one that measures as it trains)."""
-    steps_per_epoch = len(mnist.train.x) // recipe.batch_size
-    optimizer = recipe.make_optimizer(steps_per_epoch)
-    return run.train(
+) -> Trained:
+    """`train` with `recipe`'s epochs, batch size, optimizer and schedule (over this training
+    set's steps per epoch). `epoch(optimizer) -> fnn.step.Epoch`, if given, builds a custom
+    epoch driver around the recipe's optimizer (e.g. one that measures as it trains)."""
+    optimizer = recipe.make_optimizer(len(mnist.train.x) // recipe.batch_size)
+    return train(
         model,
         mnist,
         optimizer,
         epochs=recipe.epochs,
         batch_size=recipe.batch_size,
         seed=seed,
-        lr_schedule=recipe.lr_schedule(steps_per_epoch),
-        epoch=None if epoch is None else epoch(optimizer),
         label=label,
+        epoch=None if epoch is None else epoch(optimizer),
     )
 
 
-def classifier_run(
-    model: Layer, mnist: MNIST, recipe: models.Recipe, *, seed: int, label: str, shown: int = 32
-) -> dict:
-    """`fnn.run.train` with `recipe` (epochs, batch size, optimizer, schedule), then the numbers
-    behind the curves, the confusion matrix and the misclassified digits of the `mlp` and `cnn`
-    experiments."""
-    result = train_recipe(model, mnist, recipe, seed=seed, label=label)
+def _classifier_detail(result: Trained, mnist: MNIST, shown: int = 32) -> dict:
+    """The numbers behind one run's curves, confusion matrix and misclassified digits."""
     predicted = result.test_scores.argmax(axis=1)
     wrong = np.flatnonzero(predicted != mnist.test.labels)
     mean = 0.0 if mnist.pixel_mean is None else mnist.pixel_mean
@@ -173,7 +214,7 @@ def classifier_seeds(
     train_size: int | None,
     label: str,
 ) -> dict:
-    """`classifier_run` once per seed (the seed draws the validation split, the initial
+    """`train_recipe` once per seed (the seed draws the validation split, the initial
     weights, the batch order and the dropout masks): every seed's test accuracy, best epoch
     and training time, and the first seed's curves, confusion matrix and mistakes."""
     if not seeds:
@@ -181,15 +222,14 @@ def classifier_seeds(
     runs = []
     for seed in seeds:
         mnist = load_data(data, train_size=train_size, seed=seed)
-        result = classifier_run(make_model(), mnist, recipe, seed=seed, label=f"{label} seed {seed}")
-        history = result["history"]
+        result = train_recipe(make_model(), mnist, recipe, seed=seed, label=f"{label} seed {seed}")
         runs.append(
             {
                 "seed": seed,
-                "test_accuracy": result["test_accuracy"],
-                "best_epoch": best_epoch(history),
-                "train_seconds": sum(h["train_seconds"] for h in history),
-                **({"detail": result} if not runs else {}),
+                "test_accuracy": result.metrics["test_accuracy"],
+                "best_epoch": best_epoch(result.history),
+                "train_seconds": sum(h["train_seconds"] for h in result.history),
+                **({"detail": _classifier_detail(result, mnist)} if not runs else {}),
             }
         )
     return {

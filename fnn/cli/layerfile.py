@@ -5,12 +5,27 @@
 arguments. Every way this can fail (no such file, no such function, an exception in the
 user's code, something that is not a Layer, a bad shape) raises `SpecError` with one line
 that says what is allowed; the CLI reports it as a usage error (exit 2).
+
+Neighbours: FILE.py's folder goes first on `sys.path` whenever the user's code runs, as
+`python FILE.py` would have it, so that `from base import ...` finds base.py beside it, from
+any working folder: while the file is imported, while FUNCTION() runs, and during every call
+of the returned layer's init, apply and backward (an import inside a function runs at call
+time). In between, `sys.path` is as it was; modules once imported stay in `sys.modules`.
+
+Exits: user code must not end the command, or a layer that was never checked would look
+like a pass. `sys.exit()` (SystemExit) anywhere in the user's code is a SpecError. So is
+`os._exit()`: while the user's code runs, `os._exit` is replaced by a stand-in that raises
+instead (a forked child still exits). What no Python code can catch still ends the process:
+a signal, or a C extension's `exit()`.
 """
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import importlib.util
 import os
+import sys
 from typing import Any
 
 from fnn.layer import Layer
@@ -33,16 +48,45 @@ class SpecError(ValueError):
 
 
 def load_layer(spec: str) -> Layer:
-    """The Layer that FUNCTION() returns, for `spec` = "FILE.py:FUNCTION"."""
+    """The Layer that FUNCTION() returns, for `spec` = "FILE.py:FUNCTION"; its functions run
+    with FILE.py's folder first on sys.path (module docstring)."""
     path, function = split_spec(spec)
     module_spec = (
         importlib.util.spec_from_file_location("fnn_user_layer", path) if os.path.isfile(path) else None
     )
     if module_spec is None:
         raise SpecError(f"--layer: no Python file {path} ({EXAMPLE})")
+    folder = os.path.dirname(os.path.realpath(path))  # as Python's sys.path[0] for a script
     module = importlib.util.module_from_spec(module_spec)
-    run_user_code(f"importing {path}", module_spec.loader.exec_module, module)
-    return layer_from(module, function, path)
+    with _first_on_path(folder):
+        run_user_code(f"importing {path}", module_spec.loader.exec_module, module)
+        layer = layer_from(module, function, path)
+    functions = {name: getattr(layer, name) for name in ("init", "apply", "backward")}
+    return layer._replace(**{name: _beside(folder, f) for name, f in functions.items() if callable(f)})
+
+
+@contextlib.contextmanager
+def _first_on_path(folder: str):
+    """`folder` first on sys.path, as `python FILE.py` puts the script's folder; removed after."""
+    sys.path.insert(0, folder)
+    try:
+        yield
+    finally:
+        if sys.path and sys.path[0] == folder:
+            del sys.path[0]
+        elif folder in sys.path:  # the user's code moved it: remove one copy, ours
+            sys.path.remove(folder)
+
+
+def _beside(folder: str, function):
+    """`function`, run with `folder` first on sys.path (its name, docstring and attributes kept)."""
+
+    @functools.wraps(function)
+    def beside(*args, **kwargs):
+        with _first_on_path(folder):
+            return function(*args, **kwargs)
+
+    return beside
 
 
 def split_spec(spec: str) -> tuple[str, str]:
@@ -90,12 +134,40 @@ def layer_from(module: Any, function: str, path: str) -> Layer:
     return layer
 
 
+class _HardExit(SystemExit):
+    """Raised by the stand-in for os._exit while the user's code runs."""
+
+
 def run_user_code(what: str, function, *args, **kwargs):
-    """`function(*args, **kwargs)`, any exception turned into a one-line SpecError naming `what`."""
+    """`function(*args, **kwargs)`, any exception, sys.exit() or os._exit() turned into a one-line
+    SpecError naming `what` (KeyboardInterrupt passes)."""
     try:
-        return function(*args, **kwargs)
+        with _no_hard_exit():
+            return function(*args, **kwargs)
+    except SystemExit as e:  # would end the command with no output: with status 0, a false pass
+        call = "os._exit" if isinstance(e, _HardExit) else "sys.exit"
+        code = "" if e.code is None else repr(e.code)
+        raise SpecError(f"--layer: {what} called {call}({code}); a layer file must not exit") from e
     except Exception as e:  # the user's code: one line, not a traceback
         raise SpecError(f"--layer: {what} raised {type(e).__name__}: {_first_line(e)}") from e
+
+
+@contextlib.contextmanager
+def _no_hard_exit():
+    """os._exit replaced by a stand-in that raises _HardExit in this process (a forked child,
+    whose pid differs, still exits); restored afterwards."""
+    real_exit, pid = os._exit, os.getpid()
+
+    def stand_in(status):
+        if os.getpid() != pid:
+            real_exit(status)
+        raise _HardExit(status)
+
+    os._exit = stand_in
+    try:
+        yield
+    finally:
+        os._exit = real_exit
 
 
 def _first_line(error: BaseException) -> str:

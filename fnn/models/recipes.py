@@ -1,0 +1,74 @@
+"""Training recipes: the settings `fnn train --model M` uses unless a flag overrides them,
+each chosen by measurement (README, "Recipes")."""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+from fnn.optim import GradientTransformation, Schedule, make_optimizer, make_schedule
+
+__all__ = ["Recipe", "RECIPES"]
+
+
+class Recipe(NamedTuple):
+    """Training defaults chosen by measurement (README, "Recipes"), used by `fnn train`."""
+
+    epochs: int
+    optimizer: str
+    lr: float
+    momentum: float
+    batch_size: int
+    weight_decay: float
+    warmup_steps: int
+    drop_rate: float = 0.0
+    schedule: str = "cosine"
+
+    def schedule_args(self, steps_per_epoch: int) -> dict:
+        """The schedule over epochs * steps_per_epoch steps; the warm-up never takes more
+        than a tenth of them (short runs, --quick)."""
+        total = self.epochs * steps_per_epoch
+        return {
+            "total_steps": total,
+            "warmup_steps": min(self.warmup_steps, total // 10),
+            "schedule": self.schedule,
+        }
+
+    def lr_schedule(self, steps_per_epoch: int) -> Schedule:
+        """The learning rate as a function of the step count: warm-up, then cosine or constant."""
+        return make_schedule(self.lr, **self.schedule_args(steps_per_epoch))
+
+    def make_optimizer(self, steps_per_epoch: int) -> GradientTransformation:
+        """The recipe's optimizer, with `lr_schedule(steps_per_epoch)` as its learning rate."""
+        return make_optimizer(
+            self.optimizer,
+            self.lr,
+            **self.schedule_args(steps_per_epoch),
+            mu=self.momentum,
+            weight_decay=self.weight_decay,
+        )
+
+
+_CNN = Recipe(
+    epochs=5,
+    optimizer="momentum",
+    lr=0.05,
+    momentum=0.9,
+    batch_size=64,
+    weight_decay=5e-4,
+    warmup_steps=200,
+    drop_rate=0.3,
+)
+RECIPES = {
+    "mlp": Recipe(
+        epochs=20,
+        optimizer="momentum",
+        lr=0.1,
+        momentum=0.9,
+        batch_size=128,
+        weight_decay=5e-4,
+        warmup_steps=200,
+        drop_rate=0.3,
+    ),
+    "cnn": _CNN,
+    "cnn-bn": _CNN._replace(lr=0.1, weight_decay=1e-3),
+}
