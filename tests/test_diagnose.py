@@ -109,6 +109,20 @@ def at_three(dx):
     return dx
 
 
+def undefined_forward(f):
+    """y = f(x) W + b with f undefined on part of the random inputs (x < 0), whose backward
+    returns constants: no comparison can pass it."""
+    affine = layers.affine(3)
+
+    def apply(params, state, x, *, train=False, key=None):
+        return affine.apply(params, state, f(x), train=train)
+
+    def backward(params, cache, dy):
+        return jnp.ones(cache.x.shape), {"W": jnp.ones_like(params["W"]), "b": jnp.zeros(3)}
+
+    return Layer("mystery", affine.init, apply, backward)
+
+
 # (id, layer, in_shape, batch, train, {array: expected kind}, words the detail must hold)
 BROKEN = [
     ("zero dx relu", broken(layers.relu(), lambda dx, g, *_: (jnp.zeros_like(dx), g)), (3, 4), 4, False, {"dx": "zero"}, ""),
@@ -139,6 +153,8 @@ BROKEN = [
     ("local affine dW", broken(layers.affine(3), lambda dx, g, *_: (dx, {**g, "W": g["W"].at[1, 2].multiply(2.0)})), (4,), 4, False, {"W": "local"}, "(1, 2)"),
     ("mismatch noise tanh", broken(layers.tanh(), lambda dx, g, *_: (noisy(dx), g)), (3, 4), 4, False, {"dx": "mismatch"}, ""),
     ("mismatch noise conv dW", broken(layers.conv2d(2, 3), lambda dx, g, *_: (dx, {**g, "W": noisy(g["W"])})), (5, 5, 2), 2, False, {"W": "mismatch"}, ""),
+    ("undefined sqrt", undefined_forward(jnp.sqrt), (4,), 4, False, {"dx": "undefined", "W": "undefined"}, "the forward is undefined there"),
+    ("undefined log", undefined_forward(jnp.log), (4,), 4, False, {"dx": "undefined", "W": "undefined"}, "autodiff of apply is NaN or inf"),
     ("mismatch bn train", broken(layers.batch_norm(), bn_without_statistics_paths), (5,), 4, True, {"dx": "mismatch", "gamma": "ok"}, ""),
 ]  # fmt: skip
 LAYER = {b[0]: b[1] for b in BROKEN}

@@ -7,12 +7,14 @@ then exported as PNG files, enlarged and in both polarities, and classified by `
 
 import argparse
 import json
+import os
 
 import numpy as np
 import pytest
 from PIL import Image
 
-from fnn import checkpoint, data, models, predict
+from fnn import checkpoint, data, models
+from fnn.cli import predict
 from fnn.preprocess import PreprocessError
 from fnn.train import predict as network_scores
 
@@ -133,14 +135,56 @@ def test_text_output_top_k_and_show(run, tmp_path, capsys):
 def test_errors_name_the_file_and_print_nothing(run, tmp_path, capsys):
     run_dir, digits, _ = run
     good = export(tmp_path, digits[:1], invert=False, resample=Image.Resampling.NEAREST)[0]
+    (tmp_path / "scans").mkdir()
     Image.fromarray(np.zeros((30, 30), np.uint8)).save(tmp_path / "blank.png")
     with pytest.raises(PreprocessError, match="blank.png: no digit found"):
         run_predict(["--checkpoint", str(run_dir), good, str(tmp_path / "blank.png")], capsys)
     with pytest.raises(PreprocessError, match="missing.png: no such file"):
         run_predict(["--checkpoint", str(run_dir), str(tmp_path / "missing.png")], capsys)
+    np.save(tmp_path / "zeros.npy", np.zeros((28, 28), np.uint8))  # used as is, yet refused
+    with pytest.raises(PreprocessError, match="zeros.npy: no digit found"):
+        run_predict(["--checkpoint", str(run_dir), good, str(tmp_path / "zeros.npy")], capsys)
+    with pytest.raises(PreprocessError, match="scans: is a folder, not an image"):
+        run_predict(["--checkpoint", str(run_dir), str(tmp_path / "scans")], capsys)
     with pytest.raises(checkpoint.CheckpointError, match="no checkpoint at"):
         run_predict(["--checkpoint", str(tmp_path / "nothing"), good], capsys)
     assert capsys.readouterr().out == ""
     for bad in (["--top", "0", good], ["--top", "x", good], []):
         with pytest.raises(SystemExit):
             run_predict(["--checkpoint", str(run_dir), *bad], capsys)
+
+
+def test_show_never_writes_two_figures_to_one_name(run, tmp_path, capsys):
+    run_dir, digits, _ = run
+    digit = Image.fromarray(255 - digits[0])
+    names = ["a.png", "sub/a.png", "a_2.png", "a.jpg", "A.png", "seen/a_3_seen.png"]
+    for name in names:
+        (tmp_path / name).parent.mkdir(exist_ok=True)
+        digit.save(tmp_path / name)
+    paths = [str(tmp_path / name) for name in names]
+    show = tmp_path / "seen"
+    expected = {  # the next free number; without case (A.png); never an input's name in DIR
+        "a_seen.png": "a.png",
+        "a_2_seen.png": "sub/a.png",
+        "a_2_2_seen.png": "a_2.png",
+        "a_4_seen.png": "a.jpg",
+        "A_5_seen.png": "A.png",
+        "a_3_seen_seen.png": "seen/a_3_seen.png",
+    }
+    for _ in range(2):  # the same names each time
+        run_predict(["--checkpoint", str(run_dir), "--show", str(show), *paths], capsys)
+        assert sorted(p.name for p in show.iterdir()) == sorted([*expected, "a_3_seen.png"])
+    assert (show / "a_3_seen.png").read_bytes() == (tmp_path / "seen/a_3_seen.png").read_bytes()
+
+
+def test_a_file_name_that_is_not_utf8_gives_valid_json_and_text(run, tmp_path, capsys):
+    run_dir, digits, _ = run
+    path = os.fsdecode(os.fsencode(tmp_path) + b"/\xff.png")  # Linux allows any bytes but / and NUL
+    Image.fromarray(255 - digits[0]).save(path)
+    shown = f"{tmp_path}/\\xff.png"  # the byte as a backslash escape
+    (line,) = run_predict(["--checkpoint", str(run_dir), "--json", path], capsys)
+    line.encode("utf-8")  # strict: no lone surrogate
+    assert json.loads(line)["path"] == shown
+    assert "\\ud" not in line  # json.dumps would escape a surrogate as \udcff: rejected by strict readers
+    (line,) = run_predict(["--checkpoint", str(run_dir), path], capsys)
+    assert line.encode("utf-8").startswith(f"{shown}: ".encode())

@@ -1,11 +1,15 @@
 """fnn.preprocess: any picture of a digit -> MNIST's 28 x 28 construction; reading files."""
 
+import os
+import tracemalloc
+import warnings
+
 import numpy as np
 import pytest
-from PIL import Image
+from PIL import ExifTags, Image
 
 from fnn import preprocess
-from fnn.preprocess import PreprocessError, read_image, read_pixels, to_mnist
+from fnn.preprocess import PreprocessError, read_image, read_pixels, require_ink, to_mnist
 
 
 def seven(height=90, width=60, thickness=12) -> np.ndarray:
@@ -181,7 +185,13 @@ def test_file_errors_are_one_line_naming_the_file(tmp_path):
     np.save(tmp_path / "objects.npy", np.array([{"a": 1}], dtype=object), allow_pickle=True)
     np.save(tmp_path / "bright.npy", np.full((28, 28), 3.0))
     write_png(tmp_path / "blank.png", np.full((40, 30), 255, np.uint8))
+    (tmp_path / "folder.png").mkdir()
+    os.symlink("loop.png", tmp_path / "loop.png")
+    os.symlink("gone.png", tmp_path / "dangling.png")
     cases = {
+        "folder.png": "is a folder, not an image",
+        "loop.png": "is a symbolic link loop, not an image",
+        "dangling.png": "is a symbolic link to gone.png, which does not exist",
         "missing.png": "no such file",
         "broken.png": "not readable as an image",
         "digit.gif": "unsupported file type '.gif'",
@@ -196,3 +206,93 @@ def test_file_errors_are_one_line_naming_the_file(tmp_path):
         assert message.startswith(str(tmp_path / name)) and "\n" not in message, message
     assert issubclass(PreprocessError, ValueError)
     assert set(preprocess.__all__) >= {"to_mnist", "read_image", "read_pixels", "PreprocessError"}
+
+
+# (EXIF orientation, how a phone stores the upright picture for it)
+ORIENTATIONS = [(3, lambda a: np.rot90(a, 2)), (6, lambda a: np.rot90(a, 1)), (8, lambda a: np.rot90(a, -1))]
+
+
+@pytest.mark.parametrize("orientation, stored_as", ORIENTATIONS, ids=["180", "270", "90"])
+@pytest.mark.parametrize("suffix", [".png", ".jpg"])
+def test_exif_orientation_turns_the_picture_upright(tmp_path, orientation, stored_as, suffix):
+    upright = np.round((1 - canvas(seven())) * 255).astype(np.uint8)  # a 7 upside down is no 7
+    exif = Image.Exif()
+    exif[ExifTags.Base.Orientation] = orientation
+    path = tmp_path / f"photo{suffix}"
+    Image.fromarray(np.ascontiguousarray(stored_as(upright))).save(path, exif=exif)
+    if suffix == ".png":  # lossless: the very pixels a viewer shows
+        np.testing.assert_array_equal(read_pixels(path), upright)
+    np.testing.assert_allclose(read_image(path), to_mnist(upright), atol=0.15)  # JPEG is lossy
+
+
+@pytest.mark.parametrize("size", [(13000, 13000), (14000, 13000)], ids=["over-pil-warning", "over-pil-limit"])
+def test_a_huge_image_is_refused_in_one_line_before_decoding(tmp_path, size):
+    path = tmp_path / "huge.png"
+    Image.new("1", size).save(path)  # 20 KB on disk; PIL warns above 89 and refuses above 179 megapixels
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # a DecompressionBombWarning would fail the test
+        with pytest.raises(PreprocessError, match="too large") as error:
+            read_image(path)
+    message = str(error.value)
+    pixels = "13000 x 13000 = 169,000,000 pixels" if size[0] == 13000 else "182,000,000 pixels"
+    assert message == (
+        f"{path}: too large: {pixels}, more than the limit of 67,108,864 (8192 x 8192); "
+        "shrink the picture first"
+    )
+
+
+@pytest.mark.parametrize("suffix", [".png", ".jpg"])
+def test_a_large_image_is_shrunk_before_any_float_copy(tmp_path, suffix):
+    gray = canvas(seven())  # 200 x 150
+    u8 = np.round((1 - gray) * 255).astype(np.uint8)
+    path = tmp_path / f"large{suffix}"
+    Image.fromarray(u8).resize((6000, 8000), Image.Resampling.NEAREST).save(path)  # 48 megapixels
+    tracemalloc.start()  # numpy's buffers and Python's bytes, not PIL's own decoding
+    try:
+        out = read_image(path)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 20e6, peak  # one float32 copy of 48 megapixels is 192 MB
+    pixels = read_pixels(path)
+    assert max(pixels.shape) <= preprocess.READ_SIDE
+    if suffix == ".png":  # 40x by repetition, then the mean of 8 x 8 blocks: exactly 5x
+        np.testing.assert_array_equal(pixels, np.kron(u8, np.ones((5, 5), np.uint8)))
+    np.testing.assert_allclose(out, to_mnist(u8), atol=0.15)  # 0.1: resampling differs by scale
+
+
+def test_every_real_mnist_digit_has_ink():
+    from fnn.data import load_mnist
+
+    digits = load_mnist(validation=0).test.x[:1000]
+    for digit in digits:
+        require_ink(digit[..., 0])  # as a 28 x 28 .npy is used
+        to_mnist(digit)  # as a picture of it would be
+
+
+def test_blank_and_near_blank_inputs_are_refused_in_every_format(tmp_path):
+    np.save(tmp_path / "zeros.npy", np.zeros((28, 28), np.uint8))
+    dot = np.zeros((28, 28, 1), np.float32)
+    dot[14, 14] = 0.3  # one dark pixel
+    np.save(tmp_path / "dot.npy", dot)
+    specks = np.zeros((28, 28), np.uint8)
+    specks[[3, 9, 20], [5, 17, 11]] = 255  # three specks, full ink
+    np.save(tmp_path / "specks.npy", specks)
+    paper = np.full((200, 150), 255, np.uint8)
+    paper[100, 70] = 0  # a dot on white paper: scaled up, it would fill the 20 x 20 box
+    write_png(tmp_path / "dot.png", paper)
+    paper[[5, 50, 150], [20, 100, 30]] = 0
+    Image.fromarray(paper).save(tmp_path / "specks.jpg", quality=95)
+    cases = {
+        "zeros.npy": "every pixel is within 0.000 of the background",
+        "dot.npy": "1 of 784 pixels hold ink (needs 10)",
+        "specks.npy": "3 of 784 pixels hold ink (needs 10)",
+        "dot.png": "1 of 30000 pixels hold ink (needs 10)",
+        "specks.jpg": "pixels hold ink (needs 10)",
+    }
+    for name, match in cases.items():
+        with pytest.raises(PreprocessError) as error:
+            read_image(tmp_path / name)
+        message = str(error.value)
+        assert message.startswith(f"{tmp_path / name}: no digit found: "), message
+        assert match in message and message.endswith("; is the image blank?"), message

@@ -34,6 +34,7 @@ __all__ = ["KINDS", "Finding", "Diagnosis", "diagnose"]
 
 KINDS = (
     "ok", "shape", "zero", "sign", "scale", "transpose", "batch-sum", "border", "overlap", "local", "mismatch",
+    "undefined",
 )  # fmt: skip
 TRIALS_X, TRIALS_DY = 3, 2  # random inputs, and random cotangents per input
 
@@ -111,13 +112,17 @@ def diagnose(
             return layer.apply(p, state, x, train=train, key=key)[0]
 
         evidence = Evidence(forward, params, xs, dys, names, sampled=list(range(0, len(xs), TRIALS_DY)))
+        defined = all(np.all(np.isfinite(np.asarray(forward(params, x)))) for x in xs[::TRIALS_DY])
         findings, errors = [], {}
         for name in ["dx", *names, *(n for n in manual[0] if n not in true[0])]:
             found = _structure(name, manual[0].get(name), true[0].get(name), batch, names)
             if found is None:
                 m = np.stack([np.asarray(run[name], np.float64) for run in manual])
                 t = np.stack([np.asarray(run[name], np.float64) for run in true])
-                found, errors[name] = classify(Facts(name, m, t, evidence, tolerance)), np.abs(m[0] - t[0])
+                found, errors[name] = (
+                    classify(Facts(name, m, t, evidence, tolerance, defined)),
+                    np.abs(m[0] - t[0]),
+                )
             findings.append(found)
     config = f"on {in_shape}, batch {batch}, {'train' if train else 'eval'}, seed {seed}"
     return Diagnosis(layer.name, config, tuple(findings), errors)

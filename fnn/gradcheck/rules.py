@@ -8,6 +8,10 @@ predicts m to FIT (1e-6) of max|t|; a real bug of a kind fits to round-off (1e-1
 unrelated one misses by far more. An element is *wrong* where |m - t| > tolerance max|t|.
 (A missing key or a wrong shape is found before any rule: kind "shape", in diagnose.py.)
 
+- undefined: apply's output or the true gradient holds NaN or inf (apply is undefined on these
+  inputs, e.g. sqrt or log of a negative): there is nothing to compare with, so the check
+  fails, saying so.
+
 - ok: max|m - t| < tolerance max|t|, fnn.gradcheck's criterion.
 - zero: m is 0 everywhere and t is not. Checked before scale, which it would fit with c = 0.
 - sign: m = -t. Before scale, of which it is the case c = -1: its own name says more.
@@ -49,6 +53,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
+from fnn.gradcheck.check import UNDEFINED
 from fnn.gradcheck.spatial import band, border_strips
 
 __all__ = ["Finding", "Facts", "classify", "FIT", "LOCAL_MAX"]
@@ -70,13 +75,21 @@ class Facts:
     """One array's manual and true gradients over all trials, (trials, *shape), and what the
     rules derive from them."""
 
-    def __init__(self, name: str, manual: np.ndarray, true: np.ndarray, evidence: Any, tolerance: float):
-        self.name, self.manual, self.true = name, manual, true
+    def __init__(
+        self,
+        name: str,
+        manual: np.ndarray,
+        true: np.ndarray,
+        evidence: Any,
+        tolerance: float,
+        defined: bool = True,
+    ):
+        self.name, self.manual, self.true, self.defined = name, manual, true, defined
         self.evidence, self.tolerance = evidence, tolerance
         self.label = name if name == "dx" else (f"d{name}" if name.isidentifier() else f"d[{name}]")
         self.scale = float(np.abs(true).max()) if true.size else 0.0
         self.error = np.abs(manual - true)
-        self.wrong = self.error > tolerance * self.scale
+        self.wrong = ~(self.error <= tolerance * self.scale)  # NaN is wrong, never quietly right
 
     def fits(self, predicted: np.ndarray) -> bool:
         return bool(np.abs(self.manual - predicted).max() <= FIT * self.scale)
@@ -90,6 +103,8 @@ class Facts:
 def classify(facts: Facts) -> Finding:
     """The first rule that fits, most specific first (see the module docstring)."""
     f = facts
+    if not (f.defined and np.all(np.isfinite(f.true))):  # nothing to compare with: fail, saying why
+        return Finding(f.name, "undefined", f"{f.label}: {UNDEFINED}")
     if not np.all(np.isfinite(f.manual)):
         bad = int(np.sum(~np.isfinite(f.manual[0])))
         text = f"{f.label} holds NaN or inf ({bad} elements in the first trial): look for 0/0 or log(0)"
