@@ -32,11 +32,33 @@ from fnn.schedules import (
 )
 
 __all__ = [
-    "GradientTransformation", "EmptyState", "SgdState", "MomentumState", "RmspropState", "AdamState",
-    "Schedule", "apply_updates", "chain", "clip_by_global_norm", "add_decayed_weights", "weights_mask",
-    "sgd", "momentum", "nesterov", "rmsprop", "adam", "adamw", "constant", "step_decay",
-    "exponential_decay", "cosine_decay", "linear_warmup", "make_schedule", "OPTIMIZERS", "make_optimizer",
-]  # fmt: skip
+    "GradientTransformation",
+    "EmptyState",
+    "SgdState",
+    "MomentumState",
+    "RmspropState",
+    "AdamState",
+    "Schedule",
+    "apply_updates",
+    "chain",
+    "clip_by_global_norm",
+    "add_decayed_weights",
+    "weights_mask",
+    "sgd",
+    "momentum",
+    "nesterov",
+    "rmsprop",
+    "adam",
+    "adamw",
+    "constant",
+    "step_decay",
+    "exponential_decay",
+    "cosine_decay",
+    "linear_warmup",
+    "make_schedule",
+    "OPTIMIZERS",
+    "make_optimizer",
+]
 
 
 class GradientTransformation(NamedTuple):

@@ -31,10 +31,20 @@ from fnn.im2col import output_size
 from fnn.kernels import sum_rows
 
 __all__ = [
-    "WinogradConvCache", "winograd_forward", "winograd_backward", "check_supported", "B_T", "G", "A_T",
-    "input_transform", "input_transform_adjoint", "filter_transform", "filter_transform_adjoint",
-    "output_transform", "output_transform_adjoint",
-]  # fmt: skip
+    "WinogradConvCache",
+    "winograd_forward",
+    "winograd_backward",
+    "check_supported",
+    "B_T",
+    "G",
+    "A_T",
+    "input_transform",
+    "input_transform_adjoint",
+    "filter_transform",
+    "filter_transform_adjoint",
+    "output_transform",
+    "output_transform_adjoint",
+]
 
 Pair = tuple[int, int]
 

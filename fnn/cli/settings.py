@@ -179,10 +179,13 @@ def add_arguments(parser: argparse.ArgumentParser, defaults: dict | None = None)
 
 def recipe_table() -> str:
     """The recipes as a text table, one row per model: what `fnn train --model M` uses."""
-    names = [f for f in models.Recipe._fields]
+    names = models.Recipe._fields
+
+    def cell(value) -> str:
+        return f"{value:g}" if isinstance(value, float) else str(value)
+
     rows = [["model", *(n.replace("_", "-") for n in names)]]
-    rows += [[model, *(f"{getattr(r, n):g}" if isinstance(getattr(r, n), float) else str(getattr(r, n)) for n in names)]
-             for model, r in models.RECIPES.items()]  # fmt: skip
+    rows += [[model, *(cell(getattr(r, n)) for n in names)] for model, r in models.RECIPES.items()]
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
     lines = ["  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip() for row in rows]
     return "recipes (the defaults of each --model, measured; README, Recipes):\n  " + "\n  ".join(lines)

@@ -33,9 +33,19 @@ from fnn.layer import Layer
 __all__ = ["KINDS", "Finding", "Diagnosis", "diagnose"]
 
 KINDS = (
-    "ok", "shape", "zero", "sign", "scale", "transpose", "batch-sum", "border", "overlap", "local", "mismatch",
+    "ok",
+    "shape",
+    "zero",
+    "sign",
+    "scale",
+    "transpose",
+    "batch-sum",
+    "border",
+    "overlap",
+    "local",
+    "mismatch",
     "undefined",
-)  # fmt: skip
+)
 TRIALS_X, TRIALS_DY = 3, 2  # random inputs, and random cotangents per input
 
 

@@ -34,9 +34,15 @@ from fnn.layer import Layer, constructor
 from fnn.winograd import WinogradConvCache, check_supported, winograd_backward, winograd_forward
 
 __all__ = [
-    "DirectConvCache", "Im2colConvCache", "XlaConvCache", "conv2d", "CONV_IMPLS", "AUTO_IM2COL_MAX_PATCH", "auto_impl",
+    "DirectConvCache",
+    "Im2colConvCache",
+    "XlaConvCache",
+    "conv2d",
+    "CONV_IMPLS",
+    "AUTO_IM2COL_MAX_PATCH",
+    "auto_impl",
     "backward_by_cache",
-]  # fmt: skip
+]
 
 CONV_IMPLS = ("auto", "direct", "im2col", "xla", "winograd")
 AUTO_IM2COL_MAX_PATCH = 54  # largest k_h k_w C_in that auto runs by im2col
@@ -201,7 +207,13 @@ def auto_forward(params: dict, x: jax.Array, *, s: Pair, p: Pair):
     return _FORWARD[auto_impl(params["W"].shape)](params, x, s=s, p=p)
 
 
-_FORWARD = {"direct": direct_forward, "im2col": im2col_forward, "xla": xla_forward, "winograd": winograd_forward, "auto": auto_forward}  # fmt: skip
+_FORWARD = {
+    "direct": direct_forward,
+    "im2col": im2col_forward,
+    "xla": xla_forward,
+    "winograd": winograd_forward,
+    "auto": auto_forward,
+}
 
 
 def backward_by_cache(params: dict, cache, dy: jax.Array, *, s: Pair, p: Pair):
