@@ -12,7 +12,7 @@ seed draws the initial weights and the batch order). Only the hidden nonlinearit
 
 Measured on a fixed probe batch, the first `probe_size` training images, before the steps in
 a log-spaced set (step 0 is the initialisation), and at the end with the parameters
-`fnn.run.train` keeps (the best validation epoch's):
+`experiments.common.train` keeps (the best validation epoch's):
 - the gradient norm ||dW|| of each affine layer (affine1, affine2, scores): a train-mode
   forward, softmax cross-entropy, the hand-written backward (the loss's gradient only: the
   weight decay the optimizer adds is not in it);
@@ -144,9 +144,9 @@ def _probing_epoch(model, optimizer, batch_size, probe, probe_at, records):
 
 
 def _train_with_probes(config, mnist, model, seed, probe, label):
-    """`fnn.run.train` with the mlp recipe; `probe(params, state)` runs at log-spaced steps.
+    """`common.train_recipe` with the mlp recipe; `probe(params, state)` runs at log-spaced steps.
 
-    Returns (the RunResult, [(step, norms, dead, saturated, slope), ...])."""
+    Returns (the `common.Trained`, [(step, norms, dead, saturated, slope), ...])."""
     total = config.epochs * (len(mnist.train.x) // config.batch_size)
     recipe = RECIPE._replace(epochs=config.epochs, lr=config.lr, batch_size=config.batch_size)
     probe_at = set(np.unique(np.geomspace(1, total, config.probes).astype(int) - 1).tolist())

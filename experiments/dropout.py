@@ -13,7 +13,7 @@ per seed in `seeds`, for each drop rate in `drop_rates` and each of two dropout 
 - "unscaled": `unscaled_dropout` below, y = x * keep in train mode (the same mask for the
   same key), y = x in test mode.
 q = 0 is the same network for both (no dropout layer): it is trained once per seed and shown in both.
-Every number is of the parameters `fnn.run.train` keeps (the best validation epoch's); train
+Every number is of the parameters `experiments.common.train` keeps (the best validation epoch's); train
 accuracy is measured in test mode on the whole training subset, so that gap = train - validation
 compares like with like.
 

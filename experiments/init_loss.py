@@ -9,7 +9,7 @@ How close are the assignment's MLP and CNN to them?
 Setup: the MLP (784-512-256-10) and the CNN of `fnn.models`, each with He initialisation
 (fnn's default, std sqrt(2 / fan-in)) and with every weight drawn with std `small_scale`
 (scores all near 0, the textbook case), for each seed in `seeds` (the parameters that
-`fnn.run.train` starts from with that seed). The loss is the mean over the first `batches`
+`fnn.train.fit` starts from with that seed). The loss is the mean over the first `batches`
 batches of `batch_size` training images (the shuffled training split of `data_seed`),
 test-mode forward, no update. Reported: the mean and sd over the seeds, and the spread of
 the scores: sigma, the standard deviation of an example's 10 scores (root mean square over
@@ -122,7 +122,7 @@ def _measure(model, x, labels, config):
 
 
 def recipe_first_batch(name: str, mnist, seeds) -> list[dict]:
-    """Per seed: the loss `fnn.run.train` logs for the first batch of `name`'s recipe (train
+    """Per seed: the loss `fnn.train.fit` logs for the first batch of `name`'s recipe (train
     mode, dropout on, before the update), and the test-mode loss of the same batch and parameters."""
     recipe = models.RECIPES[name]
     model = models.MODELS[name](drop_rate=recipe.drop_rate)
@@ -501,7 +501,7 @@ def section(r: dict) -> str:
         f"$9\\Delta = {nine:g}$ for the margin $\\Delta = 1$ (Section~\\ref{{sec:losses}}).\n\n"
         "\\paragraph{Setup.} The MLP and the CNN of the assignment (\\texttt{fnn.models}), each with He "
         f"initialisation and with every weight drawn with standard deviation ${setup['small_scale']:g}$, "
-        f"{seeds} seeds (the parameters \\texttt{{fnn.run.train}} starts from with that seed), no dropout; "
+        f"{seeds} seeds (the parameters \\texttt{{fnn.train.fit}} starts from with that seed), no dropout; "
         f"the loss is the mean over the first {setup['batches']} batches of {setup['batch_size']} training "
         "images, test-mode forward, no update. The recipes' first batch: the MLP and CNN recipes "
         "(dropout after the hidden layers, Table~\\ref{tab:init-loss-first-batch}), the batch that "

@@ -6,7 +6,7 @@ momentum 0.9 at a constant lr, batch 128, `epochs` epochs on the training split 
 `data_seed`; all 55,000 images unless `train_size`), once per seed in `seeds` for each loss.
 The seed draws the initial weights and the batch order, so the two losses of one seed start
 from the same weights and see the same batches. Test accuracy is of the parameters
-`fnn.run.train` keeps (the best validation epoch's), on the 10,000 test images.
+`experiments.common.train` keeps (the best validation epoch's), on the 10,000 test images.
 
 The SVM's loss of a batch is exactly 0 when every example's correct score beats every other
 score by the margin (1); a log axis cannot show those batches, so they are counted and drawn
