@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
-from fnn.optim import GradientTransformation, Schedule, make_optimizer, make_schedule
+from fnn.optim import GradientTransformation, make_optimizer
 
 __all__ = ["Recipe", "RECIPES"]
 
@@ -23,26 +23,17 @@ class Recipe(NamedTuple):
     drop_rate: float = 0.0
     schedule: str = "cosine"
 
-    def schedule_args(self, steps_per_epoch: int) -> dict:
-        """The schedule over epochs * steps_per_epoch steps; the warm-up never takes more
-        than a tenth of them (short runs, --quick)."""
-        total = self.epochs * steps_per_epoch
-        return {
-            "total_steps": total,
-            "warmup_steps": min(self.warmup_steps, total // 10),
-            "schedule": self.schedule,
-        }
-
-    def lr_schedule(self, steps_per_epoch: int) -> Schedule:
-        """The learning rate as a function of the step count: warm-up, then cosine or constant."""
-        return make_schedule(self.lr, **self.schedule_args(steps_per_epoch))
-
     def make_optimizer(self, steps_per_epoch: int) -> GradientTransformation:
-        """The recipe's optimizer, with `lr_schedule(steps_per_epoch)` as its learning rate."""
+        """The recipe's optimizer; its learning rate is the schedule over epochs * steps_per_epoch
+        steps: a linear warm-up (never more than a tenth of the steps: short runs, --quick),
+        then cosine decay to 0 or constant."""
+        total = self.epochs * steps_per_epoch
         return make_optimizer(
             self.optimizer,
             self.lr,
-            **self.schedule_args(steps_per_epoch),
+            total_steps=total,
+            warmup_steps=min(self.warmup_steps, total // 10),
+            schedule=self.schedule,
             mu=self.momentum,
             weight_decay=self.weight_decay,
         )
