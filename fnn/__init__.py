@@ -8,6 +8,7 @@ A `Layer` is init / apply / backward (see fnn.layer); `fnn.layers` has the const
 """
 
 import importlib
+import pkgutil
 
 from fnn import layers, losses
 from fnn.layer import Layer, serial, summary, with_manual_vjp
@@ -15,37 +16,19 @@ from fnn.layer import Layer, serial, summary, with_manual_vjp
 __version__ = "0.1.0"
 __all__ = ["Layer", "serial", "summary", "with_manual_vjp", "layers", "losses", "__version__"]
 
-# The submodules loaded on first access (PEP 562), e.g. `fnn.models` after `import fnn`.
-_LAZY = (
-    "checkpoint",
-    "checks",
-    "cli",
-    "data",
-    "download",
-    "gradcheck",
-    "im2col",
-    "initializers",
-    "kernels",
-    "models",
-    "optim",
-    "parallel",
-    "plots",
-    "predict",
-    "preprocess",
-    "progress",
-    "runtime",
-    "schedules",
-    "step",
-    "train",
-    "winograd",
-)
+
+def _submodules() -> list[str]:
+    """The names of fnn's modules and subpackages (the files of this folder), never a list kept
+    by hand: a new module is reachable as `fnn.<name>` without editing this file."""
+    return sorted(m.name for m in pkgutil.iter_modules(__path__) if not m.name.startswith("_"))
 
 
 def __getattr__(name: str):
-    if name in _LAZY:
+    """`fnn.<module>` imports that module on first access (PEP 562), e.g. `fnn.models`."""
+    if name in _submodules():
         return importlib.import_module(f"fnn.{name}")
     raise AttributeError(f"module 'fnn' has no attribute {name!r}")
 
 
 def __dir__():
-    return sorted([*globals(), *_LAZY])
+    return sorted({*globals(), *_submodules()})

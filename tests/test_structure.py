@@ -181,13 +181,16 @@ def test_no_module_is_so_long_that_it_may_hold_two_roles():
 
 
 def test_every_module_is_reachable_from_import_fnn():
-    """`import fnn` then `fnn.<module>` works for every module (fnn/__init__.py's lazy list)."""
+    """`import fnn` then `fnn.<module>` works for every module and subpackage of fnn/."""
     import fnn
 
     modules = {p.stem for p in PACKAGE.glob("*.py") if not p.stem.startswith("_")}
     modules |= {p.name for p in PACKAGE.iterdir() if (p / "__init__.py").exists()}
-    listed = set(fnn._LAZY) | {"layer", "layers", "losses"}  # the lazy list, and what __init__ imports
-    assert modules <= listed, modules - listed
+    assert modules <= set(dir(fnn))
+    for name in sorted(modules):
+        assert getattr(fnn, name).__name__ == f"fnn.{name}"
+    with pytest.raises(AttributeError, match="no attribute 'nonesuch'"):
+        fnn.nonesuch  # noqa: B018
 
 
 def test_importing_fnn_never_changes_matplotlibs_backend():
