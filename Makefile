@@ -1,6 +1,10 @@
 # make report: REPORT.pdf from results/*/results.json (python -m experiments.report writes
 # report/body.tex) and derivations/*.tex. Any LaTeX error, undefined reference or overfull line fails.
 PYTHON ?= python
+# make handout: the student version of the assignment (python -m fnn.cli.handout; HANDOUT_FLAGS=--extras
+# adds dropout and the losses' gradients as stubs). OUT must be new, empty or an earlier handout.
+OUT ?= build/handout
+HANDOUT_FLAGS ?=
 
 report:
 	$(PYTHON) -m experiments.report
@@ -11,8 +15,11 @@ report:
 derivations:
 	$(MAKE) -C derivations
 
+handout:
+	$(PYTHON) -m fnn.cli.handout $(HANDOUT_FLAGS) $(OUT)
+
 clean:
 	rm -rf report/build report/body.tex
 	$(MAKE) -C derivations clean
 
-.PHONY: report derivations clean
+.PHONY: report derivations handout clean

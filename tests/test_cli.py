@@ -16,21 +16,6 @@ from fnn.cli import main
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def test_gradcheck_prints_a_table_and_writes_json(tmp_path, capsys):
-    path = tmp_path / "g.json"
-    assert main(["gradcheck", "--only", "relu", "batch_norm", "--json", str(path)]) == 0
-    out = capsys.readouterr().out
-    assert "bn-dx" in out and "relu-dx" in out and "6 of 6 cases below tolerance" in out
-    table = json.loads(path.read_text())
-    assert {row["constructor"] for row in table["cases"]} == {"relu", "batch_norm"}
-    assert all(row["ok"] and row["max_error"] < 1e-9 for row in table["cases"])
-
-
-def test_gradcheck_exits_non_zero_above_tolerance(capsys):
-    assert main(["gradcheck", "--only", "tanh", "--tolerance", "1e-30"]) == 1
-    assert "FAIL" in capsys.readouterr().out
-
-
 def train_args(data, out, *more):
     return ["train", "--model", "mlp", "--data", str(data), "--validation", "50", "--batch-size", "25",
             "--out", str(out), *more]  # fmt: skip
@@ -300,88 +285,6 @@ def test_version_help_and_config(tiny_npz, tmp_path, capsys):
     assert config["lr"] == 0.02 and config["batch_size"] == 25 and config["seed"] == 3  # the flag wins
     assert len((second / "metrics.jsonl").read_text().splitlines()) == config["epochs"] == 1
     assert "test accuracy" in capsys.readouterr().err.strip().splitlines()[-1]  # the summary line
-
-
-LAYER_FILE = '''
-from fnn import layers
-from fnn.layer import Layer
-
-
-def make_layer():
-    """conv2d whose backward returns minus dx."""
-    conv = layers.conv2d(2, 3, padding=1)
-
-    def backward(params, cache, dy):
-        dx, grads = conv.backward(params, cache, dy)
-        return -dx, grads
-
-    return Layer("negated", conv.init, conv.apply, backward)
-
-
-def correct():
-    return layers.relu()
-
-
-def not_a_layer():
-    return 42
-'''
-
-
-def layer_file(tmp_path):
-    """A file outside the package that defines layers, as a user's would."""
-    path = tmp_path / "my_layer.py"
-    path.write_text(LAYER_FILE)
-    return path
-
-
-def test_gradcheck_layer_diagnoses_a_users_file(tmp_path, capsys):
-    path, png, report = layer_file(tmp_path), tmp_path / "errors.png", tmp_path / "d.json"
-    argv = ["gradcheck", "--layer", f"{path}:make_layer", "--in-shape", "5,5,2", "--plot", str(png)]
-    assert main(argv) == 1
-    rows = [line.split()[:2] for line in capsys.readouterr().out.splitlines()]
-    assert ["dx", "sign"] in rows and ["W", "ok"] in rows and ["b", "ok"] in rows
-    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
-    argv = ["gradcheck", "--layer", f"{path}:correct", "--in-shape", "3,4", "--json", str(report)]
-    assert main([*argv, "--batch", "2", "--seed", "1"]) == 0
-    assert "0 of 1 gradient arrays wrong" in capsys.readouterr().out
-    assert json.loads(report.read_text())["ok"] is True
-
-
-BAD_LAYER_SPECS = [  # (gradcheck flags, {t}: tmp_path holding my_layer.py; message fragment)
-    (["--layer", "{t}/none.py:make_layer", "--in-shape", "3"], "no Python file"),
-    (["--layer", "{t}/my_layer.py:nope", "--in-shape", "3"], "defines no function 'nope'"),
-    (["--layer", "{t}/my_layer.py:not_a_layer", "--in-shape", "3"], "returned a int, not an fnn.Layer"),
-    (["--layer", "{t}/my_layer.py", "--in-shape", "3"], "expected FILE.py:FUNCTION"),
-    (["--layer", "{t}/my_layer.py:make_layer", "--in-shape", "5,x"], "--in-shape: expected positive integers"),
-    (["--layer", "{t}/my_layer.py:make_layer"], "--in-shape: required"),
-    (["--layer", "{t}/my_layer.py:make_layer", "--in-shape", "5"], "expected per-example shape (H_in, W_in, C_in)"),
-    (["--layer", "{t}/my_layer.py:make_layer", "--in-shape", "5,5,2", "--batch", "0"], "--batch: must be >= 1"),
-    (["--in-shape", "3", "--plot", "x.png"], "--in-shape, --plot: only with --layer"),
-]  # fmt: skip
-
-
-@pytest.mark.parametrize("flags, message", BAD_LAYER_SPECS)
-def test_a_bad_layer_spec_is_one_line_and_exit_2(flags, message, tmp_path, capsys):
-    layer_file(tmp_path)
-    assert main(["gradcheck", *[flag.format(t=tmp_path) for flag in flags]]) == 2
-    err = capsys.readouterr().err.strip()
-    assert message in err and len(err.splitlines()) == 1, err
-
-
-def test_gradcheck_prints_the_diagnosis_under_a_failing_row(tmp_path, monkeypatch, capsys):
-    from fnn import layers
-
-    relu = layers.relu
-
-    def relu_with_minus_dx(*args, **kwargs):
-        layer = relu(*args, **kwargs)
-        return layer._replace(backward=lambda params, cache, dy: (-layer.backward(params, cache, dy)[0], {}))
-
-    monkeypatch.setattr(layers, "relu", relu_with_minus_dx)
-    assert main(["gradcheck", "--only", "relu", "--no-fd", "--json", str(tmp_path / "g.json")]) == 1
-    assert "    dx: sign: dx is minus the true gradient" in capsys.readouterr().out
-    (row,) = json.loads((tmp_path / "g.json").read_text())["cases"]
-    assert [(d["array"], d["kind"]) for d in row["diagnosis"]] == [("dx", "sign")]
 
 
 def test_a_relative_data_path_is_recorded_so_that_eval_finds_it_from_another_folder(

@@ -1,8 +1,11 @@
-"""`fnn gradcheck --layer FILE.py:FUNCTION --in-shape DIMS`: from what a user typed to a Layer.
+"""`fnn gradcheck --layer FILE.py:FUNCTION [--in-shape DIMS | --like NAME]`: from what a user typed
+to the code that gets checked.
 
-`load_layer` imports FILE.py by its path (`importlib.util.spec_from_file_location`, as
-`import` would: it runs the user's code and reads no data) and calls FUNCTION() with no
-arguments. Every way this can fail (no such file, no such function, an exception in the
+`load_function` imports FILE.py by its path (`importlib.util.spec_from_file_location`, as
+`import` would: it runs the user's code and reads no data) and returns FUNCTION. `load_layer`
+calls it with no arguments (a Layer, for the doctor); with `--like`, `constructor` wraps it
+to be called as fnn's constructor is, case by case (a Layer, a loss itself, or an optimizer's
+(init, update)). Every way this can fail (no such file, no such function, an exception in the
 user's code, something that is not a Layer, a bad shape) raises `SpecError` with one line
 that says what is allowed; the CLI reports it as a usage error (exit 2).
 
@@ -28,15 +31,16 @@ import os
 import sys
 from typing import Any
 
-from fnn.layer import Layer
+from fnn.layer import Layer, call_text
 
 __all__ = [
     "SpecError",
+    "load_function",
     "load_layer",
+    "constructor",
     "split_spec",
     "parse_in_shape",
     "positive_int",
-    "layer_from",
     "run_user_code",
 ]
 
@@ -47,9 +51,14 @@ class SpecError(ValueError):
     """A --layer or --in-shape that cannot work (the CLI reports it as a usage error, exit 2)."""
 
 
-def load_layer(spec: str) -> Layer:
-    """The Layer that FUNCTION() returns, for `spec` = "FILE.py:FUNCTION"; its functions run
-    with FILE.py's folder first on sys.path (module docstring)."""
+def load_function(spec: str) -> Any:
+    """FUNCTION of FILE.py, for `spec` = "FILE.py:FUNCTION", run with FILE.py's folder first on
+    sys.path (module docstring); a SpecError if the file or the function is not there."""
+    return _load(spec)[0]
+
+
+def _load(spec: str) -> tuple[Any, str, str]:
+    """(FUNCTION run beside its file, the file's folder, FUNCTION's name)."""
     path, function = split_spec(spec)
     module_spec = (
         importlib.util.spec_from_file_location("fnn_user_layer", path) if os.path.isfile(path) else None
@@ -60,7 +69,49 @@ def load_layer(spec: str) -> Layer:
     module = importlib.util.module_from_spec(module_spec)
     with _first_on_path(folder):
         run_user_code(f"importing {path}", module_spec.loader.exec_module, module)
-        layer = layer_from(module, function, path)
+    make = getattr(module, function, None)
+    if not callable(make):
+        defined = sorted(n for n, v in vars(module).items() if callable(v) and not n.startswith("_"))
+        raise SpecError(f"--layer: {path} defines no function {function!r} (it has: {', '.join(defined)})")
+    return _beside(folder, make), folder, function
+
+
+def load_layer(spec: str) -> Layer:
+    """The Layer that FUNCTION() returns, for `spec` = "FILE.py:FUNCTION"; its functions run
+    with FILE.py's folder first on sys.path (module docstring)."""
+    make, folder, function = _load(spec)
+    return _checked_layer(run_user_code(f"{function}()", make), f"{function}()", folder)
+
+
+def constructor(spec: str, kind: str):
+    """FUNCTION of FILE.py, to be called as fnn's constructor of `kind` ("layer", "loss" or
+    "optimizer") is: a layer constructor whose Layer is checked and runs beside its file; a
+    loss as it is; an optimizer constructor whose (init, update) is checked and runs beside its file."""
+    make, folder, function = _load(spec)
+    if kind == "loss":
+        return make
+
+    def call(*args, **kwargs):
+        what = call_text(function, args, kwargs.items())
+        made = make(*args, **kwargs)
+        if kind == "layer":
+            return _checked_layer(made, what, folder)
+        if not (isinstance(made, tuple) and len(made) == 2 and all(map(callable, made))):
+            raise SpecError(
+                f"--layer: {what} returned a {type(made).__name__}, not an optimizer "
+                "(init, update), e.g. fnn.optim.GradientTransformation(init, update)"
+            )
+        return tuple(_beside(folder, f) for f in made)
+
+    call.__name__ = function
+    return call
+
+
+def _checked_layer(layer: Any, what: str, folder: str) -> Layer:
+    """`layer`, its functions run beside `folder`; a SpecError if it is not a Layer."""
+    if not isinstance(layer, Layer):
+        got = type(layer).__name__
+        raise SpecError(f"--layer: {what} returned a {got}, not an fnn.Layer(name, init, apply, backward)")
     functions = {name: getattr(layer, name) for name in ("init", "apply", "backward")}
     return layer._replace(**{name: _beside(folder, f) for name, f in functions.items() if callable(f)})
 
@@ -119,21 +170,6 @@ def positive_int(flag: str, value: int) -> int:
     return value
 
 
-def layer_from(module: Any, function: str, path: str) -> Layer:
-    """The Layer that `module.function()` returns, or a SpecError saying what went wrong."""
-    make = getattr(module, function, None)
-    if not callable(make):
-        defined = sorted(n for n, v in vars(module).items() if callable(v) and not n.startswith("_"))
-        raise SpecError(f"--layer: {path} defines no function {function!r} (it has: {', '.join(defined)})")
-    layer = run_user_code(f"{function}()", make)
-    if not isinstance(layer, Layer):
-        got = type(layer).__name__
-        raise SpecError(
-            f"--layer: {function}() returned a {got}, not an fnn.Layer(name, init, apply, backward)"
-        )
-    return layer
-
-
 class _HardExit(SystemExit):
     """Raised by the stand-in for os._exit while the user's code runs."""
 
@@ -144,6 +180,8 @@ def run_user_code(what: str, function, *args, **kwargs):
     try:
         with _no_hard_exit():
             return function(*args, **kwargs)
+    except SpecError:  # already one line, from a check on what the user's code returned
+        raise
     except SystemExit as e:  # would end the command with no output: with status 0, a false pass
         call = "os._exit" if isinstance(e, _HardExit) else "sys.exit"
         code = "" if e.code is None else repr(e.code)

@@ -4,7 +4,8 @@
 registry `CASES` that `fnn gradcheck` runs (`run_case`), and `table` its lines. `diagnose`
 (the gradient doctor) says what is wrong with a backward, by the rules of `rules` (and
 `spatial`) on the evidence of `evidence`; `plot.error_figure` draws its error maps,
-and `table.diagnose_case` diagnoses a registered case.
+and `table.diagnose_case` diagnoses a registered case. `reference.compare` checks someone's own
+layer, loss or optimizer against fnn's on the registered cases of fnn's constructor.
 Every public name is importable from here, e.g. `from fnn.gradcheck import CASES, diagnose`.
 """
 
@@ -21,6 +22,16 @@ from fnn.gradcheck.check import (
 )
 from fnn.gradcheck.diagnose import KINDS, Diagnosis, Finding, diagnose
 from fnn.gradcheck.plot import error_figure
+from fnn.gradcheck.reference import (
+    OPTIMIZER_CASES,
+    REFERENCE_KINDS,
+    CaseComparison,
+    Comparison,
+    compare,
+    reference_cases,
+    reference_kind,
+    reference_names,
+)
 from fnn.gradcheck.table import diagnose_case, loss_as_layer
 
 __all__ = [
@@ -42,4 +53,12 @@ __all__ = [
     "diagnose_case",
     "loss_as_layer",
     "error_figure",
+    "OPTIMIZER_CASES",
+    "REFERENCE_KINDS",
+    "CaseComparison",
+    "Comparison",
+    "compare",
+    "reference_cases",
+    "reference_kind",
+    "reference_names",
 ]
