@@ -1,7 +1,7 @@
 # make report: REPORT.pdf from results/*/results.json (python -m experiments.report writes
 # report/body.tex) and derivations/*.tex. Any LaTeX error, undefined reference or overfull line fails.
 PYTHON ?= python
-# make handout: the student version of the assignment (python -m fnn.cli.handout; HANDOUT_FLAGS=--extras
+# make handout: the student version of the assignment (fnn handout; HANDOUT_FLAGS=--extras
 # adds dropout and the losses' gradients as stubs). OUT must be new, empty or an earlier handout.
 OUT ?= build/handout
 HANDOUT_FLAGS ?=
@@ -16,7 +16,7 @@ derivations:
 	$(MAKE) -C derivations
 
 handout:
-	$(PYTHON) -m fnn.cli.handout $(HANDOUT_FLAGS) $(OUT)
+	$(PYTHON) -m fnn handout $(HANDOUT_FLAGS) $(OUT)
 
 clean:
 	rm -rf report/build report/body.tex

@@ -1,4 +1,4 @@
-"""The handout (`python -m fnn.cli.handout OUT`, `make handout`): the student files hold no
+"""The handout (`fnn handout OUT`, `make handout`): the student files hold no
 solution; every check its README lists fails until its stub is written, and passes once the
 stubs are filled from fnn's own code; its sections and labels are the derivations'."""
 
@@ -272,6 +272,6 @@ def test_make_handout_writes_it(tmp_path):
         p.name for p in out.glob("*.py")
     } == ASSIGNMENT and "fnn gradcheck --layer affine.py" in done.stdout
     done = subprocess.run(
-        [sys.executable, "-m", "fnn.cli.handout", str(tmp_path)], capture_output=True, text=True
+        [sys.executable, "-m", "fnn", "handout", str(tmp_path)], capture_output=True, text=True
     )
     assert done.returncode == 2 and "holds files and no earlier handout" in done.stderr

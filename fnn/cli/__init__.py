@@ -1,4 +1,4 @@
-"""The `fnn` command: `fnn train`, `fnn eval`, `fnn predict`, `fnn gradcheck` (`fnn --help`).
+"""The `fnn` command: `fnn train`, `eval`, `predict`, `gradcheck`, `explore`, `handout` (`fnn --help`).
 
 One module per subcommand (`fnn.cli.train`, ...), each with `add_parser` and `run`; this one
 holds `main`: the parser, `--version`, and the mapping from errors to one line on stderr and
@@ -20,9 +20,9 @@ __all__ = ["main"]
 
 def build_parser(config_defaults: dict | None = None) -> argparse.ArgumentParser:
     """The `fnn` parser; `config_defaults` (from `fnn train --config`) replace train's defaults."""
-    from fnn.cli import eval, gradcheck, predict, train
+    from fnn.cli import eval, explore, gradcheck, handout, predict, train
 
-    parser = argparse.ArgumentParser(prog="fnn", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="fnn", description="Neural networks with hand-written backward passes: train, evaluate, predict, check them.")
     parser.add_argument("--debug", action="store_true", help="show Python tracebacks (also: FNN_DEBUG=1)")
     parser.add_argument("--version", action="version", version=_version())
     sub = parser.add_subparsers(dest="command", required=True)
@@ -31,6 +31,8 @@ def build_parser(config_defaults: dict | None = None) -> argparse.ArgumentParser
         train.add_parser(sub, config_defaults),
         eval.add_parser(sub),
         predict.add_parser(sub),
+        explore.add_parser(sub),
+        handout.add_parser(sub),
     ]
     for command in commands:  # `fnn train --debug` as well as `fnn --debug train`
         command.add_argument(
@@ -80,8 +82,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     Exit statuses: 0 done; 1 a check failed (gradcheck) or an internal error; 2 a bad flag,
     file, checkpoint, data or folder, or a file that could not be written; 3 training
-    diverged; 130 / 143 interrupted by SIGINT / SIGTERM. Errors are one line on stderr; `--debug` (or the
-    environment variable FNN_DEBUG=1) shows the Python traceback instead.
+    diverged; 4 some of several files graded by `fnn gradcheck --layer` could not run
+    (fnn/cli/grade.py); 130 / 143 interrupted by SIGINT / SIGTERM. Errors are one line on
+    stderr; `--debug` (or the environment variable FNN_DEBUG=1) shows the Python traceback.
     """
     from fnn import runtime
     from fnn.checkpoint import CheckpointError

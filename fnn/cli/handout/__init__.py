@@ -1,8 +1,8 @@
-"""`python -m fnn.cli.handout OUT [--extras]`: the student version of the assignment, for a teacher.
+"""`fnn handout OUT [--extras]`: the student version of the assignment, for a teacher.
 
 OUT gets one student file per layer family the assignment asks for (affine, ReLU, convolution,
 max pooling, batch normalisation) and the two update rules (SGD, momentum), copied from
-`fnn.cli.student`: each runs as it is, its forward pass given and each function the
+`fnn.cli.handout.student`: each runs as it is, its forward pass given and each function the
 assignment asks for (a backward pass, an update rule) a stub that raises NotImplementedError
 naming its section and equation labels in DERIVE.md. The losses are provided, as in the
 assignment; `--extras` adds what the assignment does not ask for: dropout, and the losses'
@@ -12,22 +12,21 @@ its stub is written) and DERIVE.md (the statements of the derivations, without s
 Neither the derivations nor the walkthrough notebook is included; README.md says why.
 
 It reads nothing but fnn: the section names and labels are in `CHECKS` and
-`fnn.cli.handout_text`, so an installed fnn writes the same handout as a checkout (`make handout`
+`fnn.cli.handout.text`, so an installed fnn writes the same handout as a checkout (`make handout`
 runs it).
 """
 
 from __future__ import annotations
 
 import argparse
-import sys
 from importlib import resources
 from pathlib import Path
 from typing import NamedTuple
 
-from fnn.cli import handout_text as text
+from fnn.cli.handout import text
 from fnn.cli.usage import UsageError
 
-__all__ = ["Check", "CHECKS", "MARKER", "checks", "write_handout", "main"]
+__all__ = ["Check", "CHECKS", "MARKER", "checks", "write_handout", "add_parser", "run"]
 
 MARKER = ".fnn-handout"  # lists the files a handout wrote, so that a new one may replace them
 
@@ -118,7 +117,7 @@ def checks(extras: bool = False) -> tuple[Check, ...]:
 
 def _files(extras: bool) -> dict[str, str]:
     """{name in OUT: its text}: the student files, README.md and DERIVE.md."""
-    student = resources.files("fnn.cli.student")
+    student = resources.files("fnn.cli.handout.student")
     chosen = checks(extras)
     files = {c.file: student.joinpath(c.file).read_text() for c in chosen}
     if not extras:
@@ -169,26 +168,27 @@ def write_handout(out: str | Path, *, extras: bool = False) -> list[Path]:
     return written
 
 
-def main(argv: list[str] | None = None) -> int:
-    """Write the handout; one line on stderr and exit status 2 if OUT cannot take it."""
-    parser = argparse.ArgumentParser(prog="python -m fnn.cli.handout", description=__doc__.splitlines()[0])
-    parser.add_argument("out", metavar="OUT", help="the folder to write (new, empty, or an earlier handout)")
-    parser.add_argument(
+def add_parser(subparsers) -> argparse.ArgumentParser:
+    h = subparsers.add_parser(
+        "handout",
+        help="write the student version of the assignment: stubs, statements, the checks that grade them",
+        description=__doc__.splitlines()[0],
+    )
+    h.add_argument("out", metavar="OUT", help="the folder to write (new, empty, or an earlier handout)")
+    h.add_argument(
         "--extras",
         action="store_true",
         help="also dropout and the losses' gradients, which the assignment does not ask for",
     )
-    args = parser.parse_args(argv)
-    try:
-        written = write_handout(args.out, extras=args.extras)
-    except (UsageError, OSError) as e:
-        print(f"{parser.prog}: error: {e}", file=sys.stderr)
-        return 2
+    h.set_defaults(run=run)
+    return h
+
+
+def run(args: argparse.Namespace) -> int:
+    """Write the handout and list the command that checks each stub; 0. A folder that cannot
+    take it is a UsageError (exit 2, one line)."""
+    written = write_handout(args.out, extras=args.extras)
     print(f"wrote {len(written)} files to {args.out}; each check fails until its stub is written:")
     for check in checks(args.extras):
         print(f"  (cd {args.out} && {check.command()})")
     return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())
