@@ -32,6 +32,7 @@ from fnn.gradcheck.reference import (
     reference_kind,
     reference_names,
 )
+from fnn.gradcheck.rules import PASSING
 from fnn.gradcheck.table import diagnose_case, loss_as_layer
 
 __all__ = [
@@ -47,6 +48,7 @@ __all__ = [
     "equation_labels",
     "distinct_inputs",
     "KINDS",
+    "PASSING",
     "Finding",
     "Diagnosis",
     "diagnose",

@@ -16,6 +16,12 @@ measures, on first use only (each costs a few vjps or jvps, compiled once):
   output position only): 0 where overlapping windows were written over instead of added.
 - `counts()`: the counts of this configuration a constant factor may equal, with a name and
   the question a learner should ask (the batch size N, the window area, the positions ...).
+- `x_array`, `y_array`, `dy_array` (trials, ...): every trial's input, output and cotangent;
+  `same_x`: the trials that share an input (one per cotangent); `named_params`.
+- `true_dx_with(params)`: per trial, the true dx at other params (a kernel flipped, axes
+  swapped): what a backward computes when it indexes a parameter wrongly.
+- `pair(x, dy)`: the learner's backward and the vjp at any input and cotangent (compiled
+  once), which `fnn.gradcheck.routing` calls with one-hot cotangents.
 """
 
 from __future__ import annotations
@@ -56,12 +62,59 @@ class Evidence:
         sampled: the trials that `single_window_gap` may use (one per input is enough).
     """
 
-    def __init__(self, forward: Callable, params: Any, xs: list, dys: list, names: list, sampled: list):
+    def __init__(
+        self,
+        forward: Callable,
+        params: Any,
+        xs: list,
+        dys: list,
+        names: list,
+        sampled: list,
+        pair: Callable | None = None,
+    ):
         self.forward, self.params, self.xs, self.dys = forward, params, xs, dys
-        self.names, self.sampled = names, sampled
+        self.names, self.sampled, self.pair = names, sampled, pair
         self.batch = xs[0].shape[0]
         self.x_shape, self.y_shape = xs[0].shape, dys[0].shape
         self.spatial = len(self.x_shape) == 4 and len(self.y_shape) == 4 and self.y_shape[0] == self.batch
+
+    @functools.cached_property
+    def same_x(self) -> list[list[int]]:
+        """The trials grouped by input: [[0, 1], [2, 3], ...] (one trial per cotangent)."""
+        groups: dict[int, list[int]] = {}
+        for t, x in enumerate(self.xs):
+            groups.setdefault(id(x), []).append(t)
+        return list(groups.values())
+
+    @functools.cached_property
+    def x_array(self) -> np.ndarray:
+        return np.stack([np.asarray(x, np.float64) for x in self.xs])
+
+    @functools.cached_property
+    def dy_array(self) -> np.ndarray:
+        return np.stack([np.asarray(dy, np.float64) for dy in self.dys])
+
+    @functools.cached_property
+    def y_array(self) -> np.ndarray:
+        """(trials, *y_shape): the forward at each trial's input."""
+        outputs = {}
+        for x in self.xs:
+            if id(x) not in outputs:
+                outputs[id(x)] = np.asarray(self.forward(self.params, x), np.float64)
+        return np.stack([outputs[id(x)] for x in self.xs])
+
+    @functools.cached_property
+    def named_params(self) -> dict[str, Any]:
+        return dict(zip(self.names, jax.tree.leaves(self.params)))
+
+    @functools.cached_property
+    def _dx_at(self):
+        forward = self.forward
+        return jax.jit(lambda params, x, dy: jax.vjp(lambda x_: forward(params, x_), x)[1](dy)[0])
+
+    def true_dx_with(self, params: Any, trials: list[int]) -> np.ndarray:
+        """(len(trials), *x_shape): the true dx of the given trials at other params."""
+        return np.stack([np.asarray(self._dx_at(params, self.xs[t], self.dys[t])) for t in trials])
 
     @functools.cached_property
     def _per_example(self) -> dict[str, np.ndarray]:

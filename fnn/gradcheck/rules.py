@@ -20,15 +20,23 @@ unrelated one misses by far more. An element is *wrong* where |m - t| > toleranc
   `Evidence.counts`: N, the window area, the output positions ...) or its inverse is named.
   A mean over the batch instead of a sum is this kind (c = 1/N), not batch-sum: the factor
   is the simplest true statement about it, and its detail names N.
+- precision (passes, with a warning): every element within PRECISION (1e-5) of max|t|, the
+  error of a correct backward computed in float32 (~6e-8 per operation, a few hundred ulps
+  after long sums), and no constant factor (scale, just above, would have named one: a
+  real bug of that size is systematic). Before every rule that could fit such noise
+  element by element (local, branch, factor).
 - transpose: m equals t rearranged by whole axes: two axes of equal size swapped, or one or
-  two axes reversed (a kernel rotated by 180 degrees, a convolution for a correlation).
+  two axes reversed (a kernel rotated by 180 degrees, a convolution for a correlation); for
+  dx also the true dx computed with a parameter so rearranged (`Evidence.true_dx_with`: a
+  kernel not flipped for dx, dy @ W for dy @ W.T).
 - batch-sum (parameters only): m is a combination of the per-example contributions e_n
   (`Evidence.per_example`, which sum to t) other than their sum: c e_n for one example n
   (the others dropped or written over); or, by least squares, sum_n w_n e_n with unequal w
   (tried only when there are at least 2N equations and the e_n are independent, so that a
   fit means something); or e summed over a parameter axis of size N instead of the batch.
 - border (dx of NHWC images): the wrong positions all lie in strips along the edges, which
-  leave a correct interior, and each strip is wrong from the edge inwards: every line of it
+  leave a correct interior (at least 2 x 2: strips that meet are a pattern across the whole
+  image, e.g. a routing bug's, not a border), and each strip is wrong from the edge inwards: every line of it
   (the edge row, the next, ...) is at least half wrong. Each wrong position is put in the
   strip of its nearest edge (ties go to the edge most of them are nearest to); a strip's
   width is its deepest wrong position's distance + 1. Padding and the windows that reach
@@ -39,8 +47,32 @@ unrelated one misses by far more. An element is *wrong* where |m - t| > toleranc
   of the windows covering it (`Evidence.single_window_gap`: the others were written over,
   = instead of +=), or the positions covered once are all right and at least half of those
   covered more than once are wrong.
+- routing (dx of a windowed layer, `fnn.gradcheck.routing`): window by window, the input
+  elements that an output's cotangent reaches through the learner's backward (a one-hot dy)
+  differ from those it reaches through the vjp, in at least a quarter of the windows, never
+  outside the window, with a backward linear in dy: all of a window instead of its maximum,
+  one element instead of all, the first instead of the maximum. After border and overlap,
+  which name the padding and overwriting bugs of the same layers more precisely; before
+  local, branch and factor, which a routing bug can also fit (its error map is a 0/1
+  pattern of positions).
+- branch (dx, `fnn.gradcheck.pointwise.region`): wrong exactly where x lies in a region (x < a,
+  x > b, a < x < b, |x| > a), right elsewhere, the same elements for every cotangent of an
+  input and not the same elements for every input (that would be positions: local). The
+  detail gives the learner's and the true local derivative there. Before local, which a
+  small region would fit, and factor, which the branches of one layer often fit too.
 - local: at most LOCAL_MAX distinct elements are wrong, and at most a quarter of them: their
-  indices, the worst first, go to `where`. (overlap leaves a handful to this rule.)
+  indices, the worst first, go to `where`. (overlap leaves a handful to this rule.) Before
+  factor: a few elements scaled are a factor too, but their indices say more.
+- factor (`fnn.gradcheck.pointwise.ratio`): m = r t element by element with r not constant,
+  the same for both cotangents of each input (a function of x, not of dy), and m = 0 where t
+  is. For an elementwise layer the detail names the learner's and the true local derivative
+  (`fnn.gradcheck.expressions`: x(1 - x) against y(1 - y), exp(x) against sigmoid(x), ...)
+  and how they differ; else the factor.
+- coupling (dx, `fnn.gradcheck.coupling`): along a normalised axis (over the batch, over the
+  features, ...) the error lies in the span of {1, x-hat, y} per group, and the true dx has
+  an invariance there that the learner's breaks (sums to 0: the path through the mean; is
+  orthogonal to x-hat: the variance; to x: a norm). Last before mismatch: it is the only
+  rule whose evidence is a whole group at once.
 - mismatch: none of the above; the detail gives the size of the error and, when it is tiny,
   names its likely source: float64 round-off (below 1e-12), float32 arithmetic (below 1e-4).
 """
@@ -51,15 +83,21 @@ import functools
 import itertools
 from typing import Any, NamedTuple
 
+import jax
 import numpy as np
 
+from fnn.gradcheck import pointwise
 from fnn.gradcheck.check import UNDEFINED
+from fnn.gradcheck.coupling import coupling
+from fnn.gradcheck.routing import routing
 from fnn.gradcheck.spatial import band, border_strips
 
-__all__ = ["Finding", "Facts", "classify", "FIT", "LOCAL_MAX"]
+__all__ = ["Finding", "Facts", "classify", "FIT", "LOCAL_MAX", "PRECISION", "PASSING"]
 
 FIT = 1e-6  # a hypothesis fits when it predicts m to FIT max|t|
 LOCAL_MAX = 8  # "a handful" of wrong elements
+PRECISION = 1e-5  # float32 arithmetic: a correct backward lands within ~100 float32 ulps of max|t|
+PASSING = ("ok", "precision")  # the kinds that pass (precision with a warning)
 
 
 class Finding(NamedTuple):
@@ -90,6 +128,7 @@ class Facts:
         self.scale = float(np.abs(true).max()) if true.size else 0.0
         self.error = np.abs(manual - true)
         self.wrong = ~(self.error <= tolerance * self.scale)  # NaN is wrong, never quietly right
+        self.views: dict = {}  # what a rule measured that a plot can show (local derivatives, routing maps)
 
     def fits(self, predicted: np.ndarray) -> bool:
         return bool(np.abs(self.manual - predicted).max() <= FIT * self.scale)
@@ -113,7 +152,7 @@ def classify(facts: Facts) -> Finding:
         if np.abs(f.manual).max() == 0:
             return Finding(f.name, "ok", f"{f.label} is 0, as the true gradient is")
         return Finding(f.name, "mismatch", f"the true {f.label} is 0 here, the backward's is not")
-    for rule in (_ok, _zero, _sign, _scale, _transpose, _batch_sum, _border, _overlap, _local):
+    for rule in _RULES:
         found = rule(f)
         if found is not None:
             return found
@@ -156,10 +195,23 @@ def _scale(f: Facts) -> Finding | None:
     return Finding(f.name, "scale", f"{text}: a constant factor is missing or extra")
 
 
-def _axis_names(f: Facts) -> tuple[str, ...]:
+def _precision(f: Facts) -> Finding | None:
+    """Right to float32 precision: every element within PRECISION of max|t| (and no constant
+    factor, which rule scale names): a correct backward computed in float32 somewhere."""
+    error = float(f.error.max() / f.scale)
+    if not error <= PRECISION:
+        return None
+    text = (
+        f"{f.label} is right to float32 precision only (max relative error {error:.1e}; float32 keeps "
+        f"about 6e-08, float64 about 1e-16): the backward, or the cache it reads, runs in float32. It passes, with this "
+        f"warning; the float64 check asks for {f.tolerance:g}"
+    )
+    return Finding(f.name, "precision", text)
+
+
+def _axis_names(name: str, rank: int) -> tuple[str, ...]:
     """Names of the array's axes by fnn's layouts (NHWC images, HWIO kernels, (D, M) weights)."""
-    rank = f.manual.ndim - 1
-    if f.name == "dx":
+    if name == "dx":
         return {4: ("N", "H", "W", "C"), 2: ("N", "features")}.get(rank, tuple(map(str, range(rank))))
     return {
         4: ("H", "W", "in channels", "out channels"),
@@ -179,7 +231,7 @@ def _rearrangements(shape: tuple[int, ...]):
 
 
 def _transpose(f: Facts) -> Finding | None:
-    names = _axis_names(f)
+    names = _axis_names(f.name, f.manual.ndim - 1)
     for (how, axes), rearrange in _rearrangements(f.manual.shape[1:]):
         if f.fits(rearrange(f.true)):
             listed = " and ".join(f"{a} ({names[a]})" for a in axes)
@@ -195,7 +247,40 @@ def _transpose(f: Facts) -> Finding | None:
             return Finding(
                 f.name, "transpose", f"{f.label} is the true gradient with {plural} {listed} {how}: {hint}"
             )
+    return _transposed_parameter(f) if f.name == "dx" else None
+
+
+def _transposed_parameter(f: Facts) -> Finding | None:
+    """dx computed with a parameter rearranged (a kernel flipped, axes swapped): the true dx at
+    those params fits; trial 0 first, then every trial."""
+    ev = f.evidence
+    for key, value in ev.named_params.items():
+        value = np.asarray(value)
+        if value.ndim < 2:
+            continue
+        names = _axis_names(key, value.ndim)
+        for (how, axes), rearrange in _rearrangements(value.shape):
+            moved = rearrange(value[None])[0]
+            params = _with_leaf(ev.params, ev.names.index(key), moved)
+            if np.abs(f.manual[0] - ev.true_dx_with(params, [0])[0]).max() > FIT * f.scale:
+                continue
+            if not f.fits(ev.true_dx_with(params, list(range(len(f.manual))))):
+                continue
+            listed = " and ".join(f"{a} ({names[a]})" for a in axes)
+            plural = "axes" if len(axes) > 1 else "axis"
+            if how == "reversed" and {names[a] for a in axes} == {"H", "W"}:
+                hint = "the kernel rotated by 180 degrees: check which of dx and dW needs the flip (dx does, for a cross-correlation)"
+            else:
+                hint = f"index {key} in the order of its axes"
+            text = f"{f.label} is the true gradient computed with {key}'s {plural} {listed} {how}: {hint}"
+            return Finding(f.name, "transpose", text)
     return None
+
+
+def _with_leaf(tree, index: int, value):
+    leaves, treedef = jax.tree.flatten(tree)
+    leaves[index] = value
+    return jax.tree.unflatten(treedef, leaves)
 
 
 def _batch_sum(f: Facts) -> Finding | None:
@@ -275,6 +360,35 @@ def _overlap(f: Facts) -> Finding | None:
     return Finding(f.name, "overlap", f"{f.label} is wrong only at {shown}{how}")
 
 
+def _routing(f: Facts) -> Finding | None:
+    found = routing(f)
+    if found is None:
+        return None
+    f.views["routing"] = {"mine": found.mine, "true": found.true, "boxes": found.boxes}
+    return Finding(f.name, "routing", found.text)
+
+
+def _branch(f: Facts) -> Finding | None:
+    found = pointwise.branch(f)
+    return None if found is None else _with_view(f, "branch", *found)
+
+
+def _factor(f: Facts) -> Finding | None:
+    found = pointwise.factor(f)
+    return None if found is None else _with_view(f, "factor", *found)
+
+
+def _with_view(f: Facts, kind: str, text: str, view: dict | None) -> Finding:
+    if view is not None:
+        f.views["derivative"] = view
+    return Finding(f.name, kind, text)
+
+
+def _coupling(f: Facts) -> Finding | None:
+    found = coupling(f)
+    return None if found is None else Finding(f.name, "coupling", found.text)
+
+
 def _local(f: Facts) -> Finding | None:
     worst = f.error.max(axis=0)
     indices = np.argwhere(f.wrong.any(axis=0))
@@ -285,6 +399,25 @@ def _local(f: Facts) -> Finding | None:
     shown = ", ".join(str(ix) for ix in where[:3])
     text = f"{f.label} is right except at {len(indices)} element{'s' * (len(indices) > 1)} ({shown}"
     return Finding(f.name, "local", text + f"{', ...' * (len(indices) > 3)}): look at those indices", where)
+
+
+# The order of the module docstring: each rule before those that could also fit its cases.
+_RULES = (
+    _ok,
+    _zero,
+    _sign,
+    _scale,
+    _precision,
+    _transpose,
+    _batch_sum,
+    _border,
+    _overlap,
+    _routing,
+    _branch,
+    _local,
+    _factor,
+    _coupling,
+)
 
 
 def _mismatch(f: Facts) -> Finding:

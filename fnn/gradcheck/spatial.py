@@ -4,14 +4,15 @@
 any example, channel or trial). `border_strips(wrong)` says whether the wrong positions form
 strips along the edges, wrong from the edge inwards, with a correct interior, and how wide
 each strip is; `band` draws those strips as a map (to compare coverage counts inside and out).
-See fnn.gradcheck.rules for why these are the tests of a padding error.
+See fnn.gradcheck.rules for why these are the tests of a padding error. `window_boxes` gives
+the rectangle of each window (from a coverage probe), for the plots.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["SIDES", "border_strips", "band"]
+__all__ = ["SIDES", "border_strips", "band", "window_boxes"]
 
 SIDES = ("top", "bottom", "left", "right")
 
@@ -42,15 +43,33 @@ def band(widths: dict[str, int], H: int, W: int) -> np.ndarray:
 def border_strips(wrong: np.ndarray) -> dict[str, int] | None:
     """{side: width} when the wrong positions are strips along the edges, else None.
 
-    Strips: every wrong position lies in one; some position lies in none (a correct interior);
-    each line of a strip (the edge row or column, the next one in, ...) is at least half wrong.
+    Strips: every wrong position lies in one; they leave a correct interior of at least 2 x 2
+    positions (strips that meet, or leave a single line between them, are no border: a
+    pattern that repeats across the image gives such strips); each line of a strip (the edge
+    row or column, the next one in, ...) is at least half wrong.
     """
     if not wrong.any():
         return None
     widths = _strips(wrong)
-    if band(widths, *wrong.shape).all():
+    H, W = wrong.shape
+    inside = (
+        H - widths.get("top", 0) - widths.get("bottom", 0),
+        W - widths.get("left", 0) - widths.get("right", 0),
+    )
+    if min(inside) < 2:
         return None  # no correct interior
     lines = {"top": wrong, "bottom": wrong[::-1], "left": wrong.T, "right": wrong.T[::-1]}
     if any(lines[side][d].mean() < 0.5 for side, width in widths.items() for d in range(width)):
         return None  # not wrong from the edge inwards: some line of a strip is mostly right
     return widths
+
+
+def window_boxes(cover: np.ndarray) -> list[tuple[int, int, int, int]]:
+    """(top, left, bottom, right), inclusive, of each window in `cover` (windows, H, W) bool,
+    without repeats, in row-major order of their corners; windows that hold nothing are skipped."""
+    boxes = set()
+    for window in cover:
+        rows, columns = np.nonzero(window)
+        if len(rows):
+            boxes.add((int(rows.min()), int(columns.min()), int(rows.max()), int(columns.max())))
+    return sorted(boxes)
