@@ -22,7 +22,10 @@ def build_parser(config_defaults: dict | None = None) -> argparse.ArgumentParser
     """The `fnn` parser; `config_defaults` (from `fnn train --config`) replace train's defaults."""
     from fnn.cli import eval, explore, gradcheck, handout, predict, train
 
-    parser = argparse.ArgumentParser(prog="fnn", description="Neural networks with hand-written backward passes: train, evaluate, predict, check them.")
+    parser = argparse.ArgumentParser(
+        prog="fnn",
+        description="Neural networks with hand-written backward passes: train, evaluate, predict, check them.",
+    )
     parser.add_argument("--debug", action="store_true", help="show Python tracebacks (also: FNN_DEBUG=1)")
     parser.add_argument("--version", action="version", version=_version())
     sub = parser.add_subparsers(dest="command", required=True)
