@@ -57,6 +57,7 @@ def test_cnn_bn_runs_cnns_pipeline_with_its_recipe_and_batch_norm():
     assert "experiments/cnn.py" in codehash.file_hashes(cnn_bn.__file__)  # its results depend on cnn's code
 
 
+@pytest.mark.slow  # a short CNN training: 9 s cold
 def test_filters(quick_experiment):
     out, r = quick_experiment("filters")
     assert pngs(out) == ["digit.png", "features_conv1.png", "features_conv2.png", "filters.png"]
@@ -85,10 +86,10 @@ def _copy(quick_experiment, tmp_path, names):
 
 
 def test_report_builds_each_section_and_lists_what_is_missing(quick_experiment, tmp_path):
-    results = _copy(quick_experiment, tmp_path, ["mlp", "filters"])
+    results = _copy(quick_experiment, tmp_path, ["mlp", "im2col"])  # two quick ones
     text, missing = report.build(results, tmp_path / "body.tex")
-    assert missing == [n for n in report.EXPERIMENTS if n not in ("mlp", "filters")]
-    assert "\\section{Setup}" in text and "sec:exp-mlp" in text and "sec:exp-filters" in text
+    assert missing == [n for n in report.EXPERIMENTS if n not in ("mlp", "im2col")]
+    assert "\\section{Setup}" in text and "sec:exp-mlp" in text and "sec:exp-im2col" in text
     assert "quick run" in text and "python -m experiments.optimizers" in text
     assert (tmp_path / "body.tex").read_text() == text
 

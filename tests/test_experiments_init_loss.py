@@ -4,6 +4,7 @@ import copy
 import math
 
 import numpy as np
+import pytest
 
 from experiments import init_loss
 
@@ -12,6 +13,7 @@ def pngs(out):
     return sorted(p.name for p in out.glob("*.png"))
 
 
+@pytest.mark.slow  # the quick run compiles both models' losses under three heads: 14 s cold
 def test_init_loss(quick_experiment):
     out, r = quick_experiment("init_loss")
     assert pngs(out) == ["init_loss.png"]
@@ -42,6 +44,7 @@ def test_init_loss_recipe_first_batch_is_the_loss_training_logs(tiny_mnist):
         assert got["train_mode"] != got["test_mode"]  # dropout is on in train mode only
 
 
+@pytest.mark.slow  # on the quick run above
 def test_init_loss_section_reads_its_numbers_and_follows_them(quick_experiment, check_section):
     out, r = quick_experiment("init_loss")
     text = init_loss.section(r)

@@ -14,14 +14,17 @@ STATUSES = {"ok", "nan", "above-chance"}
 
 @pytest.fixture(scope="module")
 def quick(quick_experiment):
+    """The quick run (12 s cold: a sweep of short trainings): the tests on it are marked slow."""
     return quick_experiment("optimizers")
 
 
+@pytest.mark.slow
 def test_writes_the_three_figures(quick):
     out, _ = quick
     assert sorted(p.name for p in out.glob("*.png")) == ["loss.png", "lr_sweep.png", "quadratic.png"]
 
 
+@pytest.mark.slow
 def test_sweep_runs_both_at_the_same_effective_rates_until_they_diverge(quick):
     _, r = quick
     setup = r["setup"]
@@ -51,6 +54,7 @@ def test_step_125_walks_the_grid():
     assert optimizers._step_125(0.3, up=True) == 0.6
 
 
+@pytest.mark.slow
 def test_quadratic_contraction_matches_the_linear_theory(quick):
     """fnn's sgd and momentum contract |w| at the spectral radius of their linear iteration, and
     diverge just above 2 / lambda_max and 2 (1 + mu) / lambda_max."""
@@ -78,6 +82,7 @@ def test_quadratic_contraction_matches_the_linear_theory(quick):
     assert q["limit_momentum"] == pytest.approx(2 * (1 + mu) / q["lambda_max"])
 
 
+@pytest.mark.slow
 def test_five_optimizers_use_the_sweeps_best_rates(quick):
     _, r = quick
     c, setup = r["compare"], r["setup"]
@@ -95,6 +100,7 @@ def _refs_and_labels(tex):
     return refs, labels
 
 
+@pytest.mark.slow
 def test_section_is_latex_whose_references_exist(quick):
     out, r = quick
     tex = optimizers.section(r)
@@ -127,6 +133,7 @@ def _with_momentum_losses(r, scale, stable_top=None):
     return r
 
 
+@pytest.mark.slow
 def test_section_sentences_follow_the_data(quick):
     _, r = quick
     same = optimizers.section(_with_momentum_losses(r, 1.0))
@@ -142,6 +149,7 @@ def test_section_sentences_follow_the_data(quick):
     assert "momentum does \\emph{not} buy stability" in optimizers.section(unstable)
 
 
+@pytest.mark.slow
 def test_ordering_names_non_neighbours_that_differ(quick):
     """The chain of signs compares neighbours; a pair of non-neighbours whose difference the chain
     hides (a < c although a ~ b ~ c) is named."""
@@ -177,6 +185,7 @@ def _entry(eta, factor, losses):
     }
 
 
+@pytest.mark.slow
 def test_stability_is_stated_as_a_bracket(quick):
     """SGD stable up to 2, momentum up to 5 on the grid: the text states what the grid shows (momentum
     stable where SGD diverges, each limit between two rates), not a ratio of the two."""

@@ -189,7 +189,7 @@ def test_pool_forward_matches_numpy_loops_and_reduce_window(x64, config, seed, c
 
 
 # auto: k_h k_w C_in = 9 runs im2col, 63 runs xla; winograd runs stride 1 only (odd output 11x10 here)
-@pytest.mark.parametrize("C_in, stride", [(1, 2), (7, 2), (3, 1)])
+@pytest.mark.parametrize("C_in, stride", [(1, 2), pytest.param(7, 2, marks=pytest.mark.slow), (3, 1)])
 def test_the_conv_impls_agree_forward_and_backward_in_float32(C_in, stride):
     x = jax.random.normal(jax.random.key(0), (4, 12, 11, C_in))
     results = {}
