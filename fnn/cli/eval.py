@@ -7,8 +7,8 @@ import argparse
 import json
 import sys
 
+import fnn.cli.provenance as provenance
 from fnn import checkpoint, data, models
-from fnn.cli import provenance
 from fnn.train import evaluate_test
 
 __all__ = ["add_parser", "run"]

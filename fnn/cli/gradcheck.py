@@ -9,8 +9,9 @@ from __future__ import annotations
 import argparse
 import json
 
+import fnn.cli.grade as grade
+import fnn.cli.layerfile as layerfile
 from fnn import gradcheck
-from fnn.cli import grade, layerfile
 from fnn.cli.usage import UsageError, open_for_writing, positive_float, positive_int
 from fnn.gradcheck import table
 

@@ -31,7 +31,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from fnn.cli import layerfile
+import fnn.cli.layerfile as layerfile
 from fnn.cli.usage import UsageError, open_for_writing
 
 __all__ = [

@@ -25,8 +25,11 @@ from typing import Any, NamedTuple
 
 import jax
 
+import fnn.cli.lock as lock
+import fnn.cli.provenance as provenance
+import fnn.cli.runfolder as runfolder
+import fnn.cli.settings as settings
 from fnn import checkpoint, data, models, parallel, runtime
-from fnn.cli import lock, provenance, runfolder, settings
 from fnn.cli.settings import Settings, SettingsError
 from fnn.losses import softmax_cross_entropy
 from fnn.progress import Progress

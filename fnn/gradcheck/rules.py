@@ -86,7 +86,7 @@ from typing import Any, NamedTuple
 import jax
 import numpy as np
 
-from fnn.gradcheck import pointwise
+import fnn.gradcheck.pointwise as pointwise
 from fnn.gradcheck.check import UNDEFINED
 from fnn.gradcheck.coupling import coupling
 from fnn.gradcheck.routing import routing
