@@ -10,7 +10,7 @@
 
 `check` is the rule of a fresh run (refuse a folder holding another run's files, or empty
 it when told to overwrite) and of a resumed one (the checkpoint's settings must match).
-One process at a time writes a folder: `fnn.lock.hold`.
+One process at a time writes a folder: `fnn.cli.lock.hold`.
 """
 
 from __future__ import annotations

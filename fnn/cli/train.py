@@ -1,16 +1,8 @@
 """`fnn train`: a model, its measured recipe (`fnn.models.RECIPES`) with any flag overriding
-it, MNIST from a path; a run folder in `--out` (default runs/<model>).
-
-    config.json        every setting, the fnn and jax versions, the device
-    metrics.jsonl      one line per epoch as it finishes: a running or crashed run can be read
-    checkpoint.npz     train state, best parameters, history (+ checkpoint.json, readable)
-    history.json       one record per epoch, at the end
-    metrics.json       test accuracy and loss, best epoch, wall time, images/s, device
-    curves.png         loss per iteration and epoch, train/validation accuracy per epoch
-
-The folder's rules (`fnn.cli.runfolder`): one run at a time (`fnn.cli.lock`), a fresh run
-refuses another run's files unless --overwrite, --resume continues the checkpoint on the same
-data (`fnn.cli.provenance`) with the same settings.
+it, MNIST from a path; a run folder in `--out` (default runs/<model>), whose files and rules
+are `fnn.cli.runfolder`'s: one run at a time (`fnn.cli.lock`), a fresh run refuses another
+run's files unless --overwrite, --resume continues the checkpoint on the same data
+(`fnn.cli.provenance`) with the same settings.
 """
 
 from __future__ import annotations
