@@ -1,9 +1,10 @@
 """What every experiment module shares: its command line, its output folder, its records.
 
 An experiment is a frozen dataclass of settings, `run(config) -> dict` (the numbers) and
-`plot(results, out_dir)` (the figures). `main(...)` turns the dataclass into flags
-(`--epochs 3`, `--lrs 0.01,0.1` for tuples), applies `--quick` (a reduced configuration that
-runs in seconds, used by the tests), writes `config.json` (every setting, and where it ran:
+`plot(results, out_dir)` (the figures; experiments/__init__.py). `main(...)` turns the
+dataclass into flags (`--epochs 3`, `--lrs 0.01,0.1` for tuples), applies `--quick` (a reduced
+configuration that runs in seconds, used by the tests), `--replot` (the figures again from the
+folder's results.json, nothing trained), writes `config.json` (every setting, and where it ran:
 `fnn.runtime.environment`) and `results.json` (with `provenance`: the commit and the hashes
 of the code it depends on, `experiments.codehash.record`), and draws the figures into
 `results/<name>/` or `--out DIR`.
@@ -29,7 +30,7 @@ import numpy as np
 
 from experiments import codehash
 from fnn import data as data_lib
-from fnn import models, plots, runtime
+from fnn import models, runtime
 from fnn.data import MNIST, Split
 from fnn.layer import Layer
 from fnn.losses import softmax_cross_entropy
@@ -44,7 +45,6 @@ __all__ = [
     "train",
     "train_recipe",
     "classifier_seeds",
-    "classifier_plot",
 ]
 
 
@@ -88,7 +88,20 @@ def main(
         )
     parser.add_argument("--quick", action="store_true", help=f"reduced run in seconds: {quick}")
     parser.add_argument("--out", help=f"output folder (default results/{name})")
+    parser.add_argument(
+        "--replot",
+        action="store_true",
+        help="redraw the figures from the folder's results.json; train nothing",
+    )
     args = parser.parse_args(argv)
+    out = Path(args.out or Path("results") / name)
+    if args.replot:
+        path = out / "results.json"
+        if not path.is_file():
+            parser.error(f"--replot: {path} does not exist; run the experiment first")
+        plot(json.loads(path.read_text()), out)
+        print(f"experiments.{name}: redrew the figures in {out}", file=sys.stderr)
+        return out
     config = dataclasses.replace(defaults, **quick) if args.quick else defaults
     given = {
         f.name: _parse_value(getattr(defaults, f.name), getattr(args, f.name))
@@ -97,7 +110,6 @@ def main(
     }
     config = dataclasses.replace(config, **given)
     runtime.keep_freed_memory()  # reuse the step's buffers (fnn.runtime)
-    out = Path(args.out or Path("results") / name)
     out.mkdir(parents=True, exist_ok=True)
     record = {"experiment": name, "quick": args.quick, **dataclasses.asdict(config), **runtime.environment()}
     (out / "config.json").write_text(json.dumps(record, indent=1))
@@ -107,8 +119,9 @@ def main(
     results["seconds"] = time.perf_counter() - start
     results["quick"] = args.quick
     results["provenance"] = codehash.record(sys.modules[run_experiment.__module__].__file__)
-    plot(results, out)
-    (out / "results.json").write_text(json.dumps(results, indent=1, default=_jsonable))
+    text = json.dumps(results, indent=1, default=_jsonable)
+    (out / "results.json").write_text(text)
+    plot(json.loads(text), out)  # from exactly what --replot reads
     print(f"experiments.{name}: wrote {out} in {results['seconds']:.0f}s", file=sys.stderr)
     return out
 
@@ -241,27 +254,3 @@ def classifier_seeds(
         "train_seconds": [r["train_seconds"] for r in runs],
         "runs": runs,
     }
-
-
-def classifier_plot(results: dict, out: Path, name: str) -> None:
-    """The first seed's curves, confusion matrix and misclassified digits."""
-    first = results["runs"][0]
-    detail, seed = first["detail"], first["seed"]
-    acc = 100 * detail["test_accuracy"]
-    plots.save(
-        plots.training_curves(detail["history"], f"{name}, seed {seed}: test accuracy {acc:.2f}%"),
-        out / "curves.png",
-    )
-    plots.save(
-        plots.confusion(np.asarray(detail["confusion"]), f"{name}, seed {seed}: confusion matrix (test)"),
-        out / "confusion.png",
-    )
-    wrong = detail["misclassified"]
-    images = np.asarray(wrong["images"], np.uint8).reshape(-1, 28, 28)
-    captions = [f"#{i}: {t} -> {p}" for i, t, p in zip(wrong["index"], wrong["true"], wrong["predicted"])]
-    plots.save(
-        plots.digit_grid(
-            images, captions, f"{name}, seed {seed}: misclassified test digits (true -> predicted)"
-        ),
-        out / "misclassified.png",
-    )

@@ -14,7 +14,7 @@ import jax
 import jax.numpy as jnp
 
 from fnn import checks
-from fnn.initializers import he_normal
+from fnn.initializers import INITS, weight_std
 from fnn.layer import Layer, constructor
 
 __all__ = ["AffineCache", "affine"]
@@ -28,19 +28,25 @@ EQUATIONS = ((AffineCache, ("eq:affine-dx", "eq:affine-dW", "eq:affine-db")),)
 
 
 @constructor
-def affine(out_features: int, *, weight_scale: float | None = None, name: str = "affine") -> Layer:
-    """y = flatten(x) W + b, He-initialised (std sqrt(2/D)) unless `weight_scale` is given.
+def affine(
+    out_features: int, *, weight_scale: float | None = None, init: str = "he", name: str = "affine"
+) -> Layer:
+    """y = flatten(x) W + b, W drawn from N(0, std^2) with std by `init` unless `weight_scale` is given.
 
     Args:
         out_features: M, the number of outputs.
-        weight_scale: standard deviation of the initial W; None for He initialisation.
+        weight_scale: standard deviation of the initial W; None to follow `init`.
+        init: "he" (std sqrt(2/D), for ReLU) or "xavier" (std sqrt(2/(D+M)), for sigmoid, tanh);
+            fnn.initializers.
     """
     M = checks.positive_int(name, "out_features", out_features)
     weight_scale = checks.optional_positive(name, "weight_scale", weight_scale)
+    init_rule = checks.one_of(name, "init", init, INITS)
 
     def init(key, in_shape):
         D = math.prod(in_shape)
-        return (M,), {"W": he_normal(key, (D, M), D, weight_scale), "b": jnp.zeros(M)}, {}
+        std = weight_std(init_rule, D, M, weight_scale)
+        return (M,), {"W": std * jax.random.normal(key, (D, M)), "b": jnp.zeros(M)}, {}
 
     def spec(x):
         """The params that fit x (N, *in_shape): W (D, M) with D = prod(in_shape), b (M,)."""

@@ -2,7 +2,7 @@
 
 - `mlp`: flatten - [affine - (batch norm) - relu - (dropout)] per hidden size - affine 10.
 - `cnn`: conv 3x3x32 pad 1 - (bn) - relu - maxpool 2 - conv 3x3x64 pad 1 - (bn) - relu -
-  maxpool 2 - affine 128 - (bn) - relu - (dropout) - affine 10.
+  maxpool 2 - affine 128 - (bn) - relu - (dropout) - affine 10 (average pooling on request).
 
 `MODELS` names them for `fnn train --model`; `from_settings` builds the one a run's settings name.
 """
@@ -14,10 +14,11 @@ from collections.abc import Sequence
 from fnn import checks, layers
 from fnn.layer import Layer, serial
 
-__all__ = ["mlp", "ACTIVATIONS", "cnn", "cnn_layers", "MODELS", "INPUT_SHAPE", "from_settings"]
+__all__ = ["mlp", "ACTIVATIONS", "POOLS", "cnn", "cnn_layers", "MODELS", "INPUT_SHAPE", "from_settings"]
 
 INPUT_SHAPE = (28, 28, 1)
 ACTIVATIONS = ("relu", "leaky_relu", "sigmoid", "tanh", "elu")
+POOLS = ("max", "avg")
 
 
 def mlp(
@@ -28,19 +29,21 @@ def mlp(
     num_classes: int = 10,
     weight_scale: float | None = None,
     activation: str = "relu",
+    init: str = "he",
 ) -> Layer:
-    """A multilayer perceptron; `weight_scale` overrides He initialisation of every affine;
-    `activation` names the hidden nonlinearity, one of ACTIVATIONS (constructors in fnn.layers)."""
+    """A multilayer perceptron; `activation` names the hidden nonlinearity, one of ACTIVATIONS
+    (constructors in fnn.layers); every affine is initialised by `init` ("he" or "xavier",
+    fnn.initializers) unless `weight_scale` gives the weights' standard deviation."""
     make_activation = getattr(layers, checks.one_of("mlp", "activation", activation, ACTIVATIONS))
     stack = [layers.flatten()]
     for i, width in enumerate(hidden):
-        stack.append(layers.affine(width, weight_scale=weight_scale, name=f"affine{i + 1}"))
+        stack.append(layers.affine(width, weight_scale=weight_scale, init=init, name=f"affine{i + 1}"))
         if batch_norm:
             stack.append(layers.batch_norm(name=f"batch_norm{i + 1}"))
         stack.append(make_activation())
         if drop_rate:
             stack.append(layers.dropout(drop_rate))
-    stack.append(layers.affine(num_classes, weight_scale=weight_scale, name="scores"))
+    stack.append(layers.affine(num_classes, weight_scale=weight_scale, init=init, name="scores"))
     return serial(*stack, name="mlp")
 
 
@@ -61,8 +64,11 @@ def cnn_layers(
     drop_rate: float = 0.0,
     num_classes: int = 10,
     weight_scale: float | None = None,
+    pool: str = "max",
 ) -> list[Layer]:
-    """The layers of `cnn`, in order (to inspect intermediate outputs)."""
+    """The layers of `cnn`, in order (to inspect intermediate outputs); `pool` is "max" or
+    "avg" (2x2 windows, stride 2)."""
+    make_pool = {"max": layers.max_pool2d, "avg": layers.avg_pool2d}[checks.one_of("cnn", "pool", pool, POOLS)]
     stack = []
     for i, width in enumerate(channels):
         stack.append(
@@ -70,7 +76,7 @@ def cnn_layers(
         )
         if batch_norm:
             stack.append(layers.batch_norm(name=f"batch_norm{i + 1}"))
-        stack += [layers.relu(), layers.max_pool2d(2)]
+        stack += [layers.relu(), make_pool(2)]
     stack.append(layers.affine(hidden, weight_scale=weight_scale, name="affine1"))
     if batch_norm:
         stack.append(layers.batch_norm(name="batch_norm3"))
