@@ -1,6 +1,9 @@
-# make report: REPORT.pdf from results/*/results.json (python -m experiments.report writes
-# report/body.tex) and derivations/*.tex. Any LaTeX error, undefined reference or overfull line fails.
+# make report: REPORT.pdf and SUPPLEMENT.pdf from results/*/results.json and report/*.tex.
+# python -m experiments.report writes report/build/numbers.tex and fails if a claim of the prose
+# is false or it cites an unknown number; then LaTeX (any error, undefined reference or number,
+# or overfull line fails), then the page limit: at most 20 pages before REPORT's appendix.
 PYTHON ?= python
+LATEXMK = latexmk -pdf -halt-on-error -interaction=nonstopmode -file-line-error -outdir=report/build
 # make handout: the student version of the assignment (fnn handout; HANDOUT_FLAGS=--extras
 # adds dropout and the losses' gradients as stubs). OUT must be new, empty or an earlier handout.
 OUT ?= build/handout
@@ -8,9 +11,11 @@ HANDOUT_FLAGS ?=
 
 report:
 	$(PYTHON) -m experiments.report
-	latexmk -pdf -halt-on-error -interaction=nonstopmode -file-line-error -outdir=report/build report/REPORT.tex
-	@! grep -E "undefined references|Reference .* undefined|Citation .* undefined|Overfull" report/build/REPORT.log
-	cp report/build/REPORT.pdf REPORT.pdf
+	$(LATEXMK) report/REPORT.tex
+	$(LATEXMK) report/SUPPLEMENT.tex
+	@! grep -E "undefined references|Reference .* undefined|Citation .* undefined|Overfull|Package fnn Warning" report/build/REPORT.log report/build/SUPPLEMENT.log
+	$(PYTHON) -m experiments.report --page-limit report/build/REPORT.aux
+	cp report/build/REPORT.pdf report/build/SUPPLEMENT.pdf .
 
 derivations:
 	$(MAKE) -C derivations
@@ -19,7 +24,7 @@ handout:
 	$(PYTHON) -m fnn handout $(HANDOUT_FLAGS) $(OUT)
 
 clean:
-	rm -rf report/build report/body.tex
+	rm -rf report/build
 	$(MAKE) -C derivations clean
 
 .PHONY: report derivations handout clean

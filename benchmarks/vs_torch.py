@@ -4,7 +4,7 @@ is importable (it is never a dependency of fnn); otherwise prints {"skipped": wh
 Same architecture, He initialisation, momentum SGD, float32; both use all the process's CPU
 threads. The contenders alternate; medians of ms per training step. Prints JSON.
 
-    python -m benchmarks.vs_torch [--batch-size 64] [--repeats 20] [--models mlp,cnn,cnn-bn]
+    python -m benchmarks.vs_torch [--batch-size 64] [--repeats 20] [--models mlp,cnn,cnn-bn,fast]
 """
 
 from __future__ import annotations
@@ -26,6 +26,19 @@ def torch_model(torch, name: str):
     if name == "mlp":
         return nn.Sequential(
             nn.Flatten(), nn.Linear(784, 512), nn.ReLU(), nn.Linear(512, 256), nn.ReLU(), nn.Linear(256, 10)
+        )
+    if name == "fast":  # fnn.models.small_cnn
+        return nn.Sequential(
+            nn.Conv2d(1, 24, 5),
+            nn.MaxPool2d(2),
+            nn.ReLU(),
+            nn.Conv2d(24, 32, 3),
+            nn.MaxPool2d(2),
+            nn.ReLU(),
+            nn.Flatten(),
+            nn.Linear(800, 256),
+            nn.ReLU(),
+            nn.Linear(256, 10),
         )
     bn = name == "cnn-bn"
 
@@ -52,7 +65,7 @@ def main(argv=None) -> dict:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.vs_torch", description=__doc__)
     parser.add_argument("--batch-size", type=int, default=64)
     parser.add_argument("--repeats", type=int, default=20)
-    parser.add_argument("--models", default="mlp,cnn,cnn-bn")
+    parser.add_argument("--models", default="mlp,cnn,cnn-bn,fast")
     add_malloc_flag(parser)
     args = parser.parse_args(argv)
     try:

@@ -1,15 +1,20 @@
-"""Which code produced a result: the source files a module depends on, and their hashes.
+"""Which code produced a result: the source files an experiment's run depends on, and their hashes.
 
-An experiment's results.json records `record(module_file)`: the git commit, whether any of
-the files below had uncommitted changes, the fnn version, and a sha256 per file of the code
-the result depends on (the experiment module and every fnn or experiments module it
-imports, transitively). `python -m experiments.report --check` recomputes the hashes and
-names every file that changed since the result was made.
+An experiment's results.json records `record(run_file)` (`experiments/<name>/run.py`, the
+module `experiments.<name>.run`): the git commit, whether any of the files below had
+uncommitted changes, the fnn version, and a sha256 per file of the code the result depends
+on: run.py and every fnn or experiments module it imports, transitively (imports inside
+functions included; importing `a.b.c` also runs `a/__init__.py` and `a/b/__init__.py`).
+`python -m experiments.report --check` recomputes the hashes and names every file that changed
+since the result was made.
 
-Files are hashed by their syntax tree (`ast.dump`), so comments and formatting do not count;
-an experiment module's `section` function and the functions only it calls (the report's prose
-about the numbers, which cannot change them) are left out, as are the modules that only write
-the report (`PRESENTATION`).
+Files are hashed by their syntax tree (`ast.dump`) without docstrings, so comments,
+docstrings and formatting do not count. Modules that cannot change a number are never followed
+(`is_presentation`): the report and its checks (`PRESENTATION`), and in every experiment
+package its `__init__` and `__main__` (the question and the command line: the settings a run
+used are recorded in its config.json), its `plot` (figures from results.json) and its `facts`
+(statistics derived from results.json for the report). run.py never imports them; if it did,
+they would still not count.
 """
 
 from __future__ import annotations
@@ -19,12 +24,21 @@ import hashlib
 import subprocess
 from pathlib import Path
 
-__all__ = ["dependencies", "file_hashes", "record", "changed", "PRESENTATION"]
+__all__ = ["dependencies", "file_hashes", "record", "changed", "is_presentation", "PRESENTATION"]
 
 ROOT = Path(__file__).resolve().parent.parent
-PACKAGES = ("fnn", "experiments")
-# Modules that write the report or record provenance: they cannot change a number.
-PRESENTATION = {"experiments.latex", "experiments.report", "experiments.all", "experiments.codehash"}
+PACKAGES = ("fnn", "experiments", "benchmarks")  # benchmarks: time_to_accuracy runs their race
+# Modules that write the report, draw figures or record provenance: they cannot change a number.
+PRESENTATION = {
+    "experiments.report",
+    "experiments.all",
+    "experiments.codehash",
+    "experiments.fmt",
+    "experiments.stats",
+    "experiments.figures",
+}
+# Each experiment package's modules that only present its numbers (experiments/__init__.py).
+PRESENTATION_PARTS = {"plot", "facts", "__main__"}
 
 
 def _module_file(name: str) -> Path | None:
@@ -40,33 +54,31 @@ def _module_name(path: Path) -> str:
     return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
 
 
-def _names(node: ast.AST) -> set[str]:
-    return {n.id for n in ast.walk(node) if isinstance(n, ast.Name)}
+def is_presentation(name: str) -> bool:
+    """Whether module `name` cannot change a number: `PRESENTATION`, or an experiment package
+    `experiments.<name>` itself (its `__init__`), its `__main__`, `plot` or `facts`."""
+    if name in PRESENTATION:
+        return True
+    parts = name.split(".")
+    if parts[0] != "experiments" or len(parts) < 2:
+        return False
+    if len(parts) == 2:  # experiments.<name>: a package's __init__, or a shared module (common)
+        return (ROOT / "experiments" / parts[1] / "__init__.py").is_file()
+    return len(parts) == 3 and parts[2] in PRESENTATION_PARTS
 
 
-def _without_prose(tree: ast.Module) -> ast.Module:
-    """`tree` less `section` and every module-level function that only `section` reaches."""
-    functions = {n.name: n for n in tree.body if isinstance(n, ast.FunctionDef)}
-
-    def reach(names: set[str]) -> set[str]:
-        seen, todo = set(), list(names & functions.keys())
-        while todo:
-            name = todo.pop()
-            if name not in seen:
-                seen.add(name)
-                todo += list(_names(functions[name]) & functions.keys())
-        return seen
-
-    prose = reach({"section"}) if "section" in functions else set()
-    roots = set().union(*(_names(n) for n in tree.body if not isinstance(n, ast.FunctionDef)))
-    keep = reach(roots | (functions.keys() - prose))
-    tree.body = [n for n in tree.body if not (isinstance(n, ast.FunctionDef) and n.name not in keep)]
+def _without_docstrings(tree: ast.Module) -> ast.Module:
+    for node in ast.walk(tree):
+        if isinstance(node, (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)):
+            body = node.body
+            if body and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant):
+                if isinstance(body[0].value.value, str):
+                    node.body = body[1:] or [ast.Pass()]
     return tree
 
 
 def _tree(path: Path) -> ast.Module:
-    tree = ast.parse(path.read_text(), filename=str(path))
-    return _without_prose(tree) if path.parent.name == "experiments" else tree
+    return _without_docstrings(ast.parse(path.read_text(), filename=str(path)))
 
 
 def _imports(tree: ast.Module, name: str, is_package: bool) -> set[str]:
@@ -83,11 +95,12 @@ def _imports(tree: ast.Module, name: str, is_package: bool) -> set[str]:
                 base = ".".join(anchor + ([node.module] if node.module else []))
             found.add(base)
             found.update(f"{base}.{alias.name}" for alias in node.names)
-    return {m for m in found if m.split(".")[0] in PACKAGES and m not in PRESENTATION}
+    return {m for m in found if m.split(".")[0] in PACKAGES}
 
 
 def dependencies(module_file: str | Path) -> list[Path]:
-    """The module and every fnn/experiments module it imports, transitively, sorted."""
+    """The module and every fnn/experiments module it imports, transitively, sorted; modules
+    that cannot change a number (`is_presentation`) are neither listed nor followed."""
     todo, seen = [Path(module_file).resolve()], set()
     while todo:
         path = todo.pop()
@@ -95,11 +108,12 @@ def dependencies(module_file: str | Path) -> list[Path]:
             continue
         seen.add(path)
         name = _module_name(path)
-        for parent in name.split(".")[:-1]:  # importing a.b runs a/__init__.py
-            init = _module_file(parent)
-            if init is not None and init not in seen:
-                todo.append(init)
-        for module in _imports(_tree(path), name, path.name == "__init__.py"):
+        parts = name.split(".")
+        imported = {".".join(parts[:i]) for i in range(1, len(parts))}  # a.b runs a/__init__.py
+        imported |= _imports(_tree(path), name, path.name == "__init__.py")
+        for module in sorted(imported):
+            if is_presentation(module):
+                continue
             found = _module_file(module)
             if found is not None and found not in seen:
                 todo.append(found)

@@ -69,8 +69,9 @@ def make_parallel_epoch(
     mesh: Mesh,
     batch_size: int,
     gradients: str = "manual",
+    augment=None,
 ) -> Epoch:
-    """Like `step.make_epoch` (per-step driver), with each batch split across `mesh`.
+    """Like `step.make_epoch` (per-step driver, `augment` as there), with each batch split across `mesh`.
 
     The returned Epoch's `place` replicates the train state and the data on the mesh.
     batch_size (the global batch) must be divisible by the mesh size.
@@ -82,9 +83,10 @@ def make_parallel_epoch(
     batch_sharding = NamedSharding(mesh, P(AXIS))
     replicated = NamedSharding(mesh, P())
 
-    def sharded_step(ts, x, labels, order, i):
+    def sharded_step(ts, x, labels, order, i, key):
         rows = jax.lax.with_sharding_constraint(order[i], batch_sharding)
-        xb = jax.lax.with_sharding_constraint(x[rows], batch_sharding)
+        xb = x[rows] if augment is None else augment(jax.random.fold_in(key, i), x[rows])
+        xb = jax.lax.with_sharding_constraint(xb, batch_sharding)
         yb = jax.lax.with_sharding_constraint(labels[rows], batch_sharding)
         return step(ts, xb, yb)
 

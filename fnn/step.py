@@ -35,6 +35,7 @@ __all__ = [
     "train_step_fn",
     "make_train_step",
     "shuffled_batches",
+    "augment_key",
     "make_epoch",
     "per_step_epoch",
     "default_driver",
@@ -114,6 +115,12 @@ def default_driver(backend: str | None = None) -> str:
     return "step" if (backend or jax.default_backend()) == "cpu" else "scan"
 
 
+def augment_key(epoch_key):
+    """The epoch's augmentation key: a stream apart from the one that shuffles (the batch
+    order is the same with or without augmentation)."""
+    return jax.random.fold_in(epoch_key, 1)
+
+
 def shuffled_batches(key, n: int, batch_size: int):
     """A shuffled (n // batch_size, batch_size) index matrix; the remainder is dropped."""
     count = n // batch_size
@@ -128,52 +135,65 @@ def make_epoch(
     batch_size: int,
     gradients: str = "manual",
     driver: str | None = None,
+    augment: Callable[[jax.Array, jax.Array], jax.Array] | None = None,
 ) -> Epoch:
-    """One device's epoch over device-resident data, by the "scan" or the "step" driver."""
+    """One device's epoch over device-resident data, by the "scan" or the "step" driver.
+
+    `augment(key, x) -> x`, if given, transforms each gathered batch inside the compiled step
+    (e.g. `fnn.augment.augmentation(...)`), with a key folded from the epoch's key and the
+    step's index: seeded, and never a host loop.
+    """
     driver = checks.one_of("make_epoch", "driver", driver or default_driver(), DRIVERS)
     step = train_step_fn(model, loss, optimizer, gradients)
     shuffle = jax.jit(shuffled_batches, static_argnums=(1, 2))
 
+    def batch(x, rows, key, i):
+        xb = x[rows]
+        return xb if augment is None else augment(jax.random.fold_in(key, i), xb)
+
     if driver == "scan":
 
-        def scan_epoch(ts, x, labels, order):
-            def body(ts, rows):
-                return step(ts, x[rows], labels[rows])
+        def scan_epoch(ts, x, labels, order, key):
+            def body(ts, step_rows):
+                i, rows = step_rows
+                return step(ts, batch(x, rows, key, i), labels[rows])
 
-            ts, (losses, correct) = jax.lax.scan(body, ts, order)
+            ts, (losses, correct) = jax.lax.scan(body, ts, (jnp.arange(order.shape[0]), order))
             return ts, losses, correct
 
         scan_epoch = runtime.jit(scan_epoch, donate_argnums=0)
 
         def run(ts, x, labels, key, on_step=None):
-            ts, losses, correct = scan_epoch(ts, x, labels, shuffle(key, x.shape[0], batch_size))
+            order = shuffle(key, x.shape[0], batch_size)
+            ts, losses, correct = scan_epoch(ts, x, labels, order, augment_key(key))
             if on_step is not None:  # one compiled call: the only progress is its end
                 on_step(losses.shape[0], losses.shape[0], losses[-1])
             return ts, losses, correct
 
         return Epoch(run, jax.device_put, batch_size, (scan_epoch,))
 
-    def gather_step(ts, x, labels, order, i):
+    def gather_step(ts, x, labels, order, i, key):
         rows = order[i]
-        return step(ts, x[rows], labels[rows])
+        return step(ts, batch(x, rows, key, i), labels[rows])
 
     gather_step = runtime.jit(gather_step, donate_argnums=0)
     return Epoch(per_step_epoch(gather_step, shuffle, batch_size), jax.device_put, batch_size, (gather_step,))
 
 
 def per_step_epoch(gather_step, shuffle, batch_size: int):
-    """The per-step driver: `gather_step(ts, x, labels, order, i)` dispatched once per batch.
+    """The per-step driver: `gather_step(ts, x, labels, order, i, key)` dispatched once per batch.
 
-    The batch index goes in as a traced int32, so every step reuses one compilation.
-    Returns `run(ts, x, labels, key, on_step=None) -> (ts, losses, correct)`; `on_step(done,
-    total, loss)` is called after each step is dispatched (`loss` may still be computing).
+    The batch index goes in as a traced int32, so every step reuses one compilation; `key` is
+    the epoch's augmentation key (the step folds `i` into it). Returns `run(ts, x, labels, key,
+    on_step=None) -> (ts, losses, correct)`; `on_step(done, total, loss)` is called after each
+    step is dispatched (`loss` may still be computing).
     """
 
     def run(ts, x, labels, key, on_step=None):
-        order = shuffle(key, x.shape[0], batch_size)
+        order, aug_key = shuffle(key, x.shape[0], batch_size), augment_key(key)
         losses, correct = [], []
         for i in range(order.shape[0]):
-            ts, (value, right) = gather_step(ts, x, labels, order, jnp.int32(i))
+            ts, (value, right) = gather_step(ts, x, labels, order, jnp.int32(i), aug_key)
             losses.append(value)
             correct.append(right)
             if on_step is not None:

@@ -36,6 +36,7 @@ __all__ = [
     "best_epoch",
     "evaluate_test",
     "learning_rate",
+    "augment_as_read",
 ]
 
 
@@ -139,6 +140,7 @@ def fit(
     meta: dict | None = None,
     on_epoch: Callable[[dict, TrainState], None] | None = None,
     log: Callable[[dict], None] | str | None = "progress",
+    augment: Callable[[jax.Array, jax.Array], jax.Array] | None = None,
 ) -> FitResult:
     """Train for `epochs` epochs in total, evaluating on the validation split after each.
 
@@ -155,6 +157,10 @@ def fit(
         patience: stop when validation accuracy has not improved for this many epochs.
         on_epoch: called as `on_epoch(record, train_state)` after each epoch is recorded (and
             saved), before `log`: where an experiment measures the model as it trains.
+        augment: `(key, x) -> x` applied to every training batch inside the compiled step
+            (`fnn.augment.augmentation(...)`), on the images as read (the train mean, if
+            `data` subtracted one, is added back first and subtracted after). Not with `epoch`
+            (build that epoch with `make_epoch(..., augment=)`).
         log: called with each epoch's record, after it is saved; if it has a `step(epoch, done,
             total, loss)` method, that is called within the epoch. "progress" (the default):
             `fnn.progress.Progress`, one line per epoch on stderr (and a live bar in a
@@ -187,7 +193,11 @@ def fit(
     validate = len(data.validation.x) > 0
     if patience is not None and not validate:
         raise ValueError("fit: patience needs a validation split (data.validation is empty)")
-    epoch = epoch or make_epoch(model, loss, optimizer, batch_size=batch_size)
+    if epoch is not None and augment is not None:
+        raise ValueError("fit: give augment to make_epoch when you pass your own epoch, not to fit")
+    epoch = epoch or make_epoch(
+        model, loss, optimizer, batch_size=batch_size, augment=augment_as_read(augment, data)
+    )
     if log == "progress":
         log = Progress(epochs, batch_size=batch_size)
     on_step = getattr(log, "step", None)
@@ -237,6 +247,16 @@ def fit(
             stopped_early = True
             break
     return FitResult(ts, best["params"], best["state"], history, stopped_early)
+
+
+def augment_as_read(augment, data: MNIST):
+    """`augment` made to act on `data`'s images as read: when `data` subtracted its train mean,
+    the mean is added back before and subtracted after (so that what moves in from outside the
+    picture is background, not minus the mean). For `make_epoch(..., augment=)`."""
+    if augment is None or data.pixel_mean is None:
+        return augment
+    mean = jnp.asarray(data.pixel_mean, jnp.float32).reshape(data.train.x.shape[1:])
+    return lambda key, x: augment(key, x + mean) - mean
 
 
 def _check_finite(record: dict, ts: TrainState, saved: int | None, checkpoint_path) -> None:

@@ -13,7 +13,7 @@ def test_models_map_images_to_ten_scores(name):
     y, _, _ = model.apply(params, state, jnp.zeros((3, 28, 28, 1)), train=True, key=jax.random.key(1))
     assert y.shape == (3, 10)
     has_bn = any("mean" in s for s in state if s)
-    assert has_bn == (name == "cnn-bn")
+    assert has_bn == (name in ("cnn-bn", "best"))
 
 
 def test_cnn_architecture_and_parameter_count():

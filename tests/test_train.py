@@ -297,3 +297,45 @@ def test_predict_matches_apply_in_batches(tiny_mnist):
     np.testing.assert_allclose(
         scores, model.apply(params, state, jnp.asarray(tiny_mnist.test.x))[0], rtol=1e-5, atol=1e-6
     )
+
+
+def test_augmentation_runs_inside_the_step_seeded_and_identity_at_zero_strength(tiny_mnist):
+    from fnn.augment import augmentation
+
+    model, opt = models.mlp((16,)), optim.sgd(0.1)
+
+    def fitted(augment, driver="step", seed=0):
+        epoch = make_epoch(model, softmax_cross_entropy, opt, batch_size=32, driver=driver, augment=augment)
+        ts = init_train_state(model, opt, (28, 28, 1), seed=seed)
+        x, labels = jnp.asarray(tiny_mnist.train.x), jnp.asarray(tiny_mnist.train.labels)
+        return epoch.run(ts, x, labels, jax.random.key(seed))[0].params
+
+    plain = fitted(None)
+    leaves_equal(fitted(augmentation()), plain)  # zero strength: the same arithmetic, bit for bit
+    strong = augmentation(rotation=30.0, shift=0.2)
+    once = fitted(strong)
+    leaves_equal(fitted(strong), once)  # seeded: the same key, the same images
+    with pytest.raises(AssertionError):
+        leaves_equal(once, plain)  # and it does change what the model sees
+    leaves_equal(fitted(strong, driver="scan"), once, rtol=1e-5, atol=1e-6)  # both drivers draw alike
+
+
+def test_fit_augments_the_images_as_read_not_the_centred_ones(tiny_mnist):
+    mean = tiny_mnist.train.x.mean(axis=0)
+    centred = tiny_mnist._replace(
+        train=tiny_mnist.train._replace(x=tiny_mnist.train.x - mean),
+        validation=tiny_mnist.validation._replace(x=tiny_mnist.validation.x - mean),
+        test=tiny_mnist.test._replace(x=tiny_mnist.test.x - mean),
+        pixel_mean=mean,
+    )
+    seen = []
+
+    def spy(key, x):
+        jax.debug.callback(lambda v: seen.append(float(v)), x.min())
+        return x
+
+    fit(models.mlp((8,)), centred, optim.sgd(0.1), epochs=1, batch_size=50, augment=spy, log=None)
+    assert seen and min(seen) >= 0.0  # pixels in [0, 1]: the mean was added back before augmenting
+    with pytest.raises(ValueError, match="give augment to make_epoch"):
+        epoch = make_epoch(models.mlp((8,)), softmax_cross_entropy, optim.sgd(0.1), batch_size=50)
+        fit(models.mlp((8,)), centred, optim.sgd(0.1), epochs=1, batch_size=50, epoch=epoch, augment=spy)

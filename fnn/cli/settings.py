@@ -56,6 +56,7 @@ class Settings:
     warmup_steps: int | None = None
     schedule: str | None = None
     drop_rate: float | None = None
+    augment: str | None = None
     seed: int = 0
     gradients: str = GRADIENTS[0]
     conv_impl: str = "auto"
@@ -129,6 +130,7 @@ _HELP = {
     "warmup_steps": "steps of linear warm-up",
     "schedule": "after the warm-up: cosine decay to 0, or constant",
     "drop_rate": "dropout (probability of zeroing) before the last affine",
+    "augment": "random rotation, zoom and shift of every training image, inside the step (fnn.augment)",
     "seed": "initialisation, shuffling, dropout and the validation split",
     "gradients": "hand-written backward, or jax.grad through the same apply",
     "conv_impl": "convolution implementation (auto: chosen per shape)",
@@ -147,6 +149,7 @@ def choices() -> dict[str, tuple]:
         "model": tuple(sorted(models.RECIPES)),
         "optimizer": tuple(OPTIMIZERS),
         "schedule": ("cosine", "constant"),
+        "augment": tuple(models.AUGMENTATIONS),
         "gradients": GRADIENTS,
         "conv_impl": CONV_IMPLS,
         "driver": DRIVERS,

@@ -26,7 +26,7 @@ from fnn.cli.settings import Settings, SettingsError
 from fnn.losses import softmax_cross_entropy
 from fnn.progress import Progress
 from fnn.step import make_epoch
-from fnn.train import best_epoch, evaluate_test, fit
+from fnn.train import augment_as_read, best_epoch, evaluate_test, fit
 
 __all__ = ["add_parser", "run", "train_recipe", "RunResult"]
 
@@ -154,7 +154,8 @@ def _train(chosen: Settings, meta: dict, recipe, mnist: data.MNIST, out: Path, r
     model = models.from_settings(meta)
     steps_per_epoch = len(mnist.train.x) // recipe.batch_size
     optimizer = recipe.make_optimizer(steps_per_epoch)
-    options = dict(batch_size=recipe.batch_size, gradients=chosen.gradients)
+    augment = augment_as_read(recipe.make_augment(), mnist)
+    options = dict(batch_size=recipe.batch_size, gradients=chosen.gradients, augment=augment)
     if chosen.devices == 1:
         epoch = make_epoch(model, softmax_cross_entropy, optimizer, driver=chosen.driver, **options)
     else:

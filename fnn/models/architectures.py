@@ -3,6 +3,9 @@
 - `mlp`: flatten - [affine - (batch norm) - relu - (dropout)] per hidden size - affine 10.
 - `cnn`: conv 3x3x32 pad 1 - (bn) - relu - maxpool 2 - conv 3x3x64 pad 1 - (bn) - relu -
   maxpool 2 - affine 128 - (bn) - relu - (dropout) - affine 10 (average pooling on request).
+- `small_cnn`: conv 5x5x24 - (bn) - maxpool 2 - relu - conv 3x3x32 - (bn) - maxpool 2 - relu -
+  affine 256 - (bn) - relu - (dropout) - affine 10, no padding (the `fast` recipe's; `best`'s
+  has 5x5 kernels, 32 and 64 channels and batch norm).
 
 `MODELS` names them for `fnn train --model`; `from_settings` builds the one a run's settings name.
 """
@@ -14,7 +17,17 @@ from collections.abc import Sequence
 from fnn import checks, layers
 from fnn.layer import Layer, serial
 
-__all__ = ["mlp", "ACTIVATIONS", "POOLS", "cnn", "cnn_layers", "MODELS", "INPUT_SHAPE", "from_settings"]
+__all__ = [
+    "mlp",
+    "ACTIVATIONS",
+    "POOLS",
+    "cnn",
+    "cnn_layers",
+    "small_cnn",
+    "MODELS",
+    "INPUT_SHAPE",
+    "from_settings",
+]
 
 INPUT_SHAPE = (28, 28, 1)
 ACTIVATIONS = ("relu", "leaky_relu", "sigmoid", "tanh", "elu")
@@ -68,7 +81,9 @@ def cnn_layers(
 ) -> list[Layer]:
     """The layers of `cnn`, in order (to inspect intermediate outputs); `pool` is "max" or
     "avg" (2x2 windows, stride 2)."""
-    make_pool = {"max": layers.max_pool2d, "avg": layers.avg_pool2d}[checks.one_of("cnn", "pool", pool, POOLS)]
+    make_pool = {"max": layers.max_pool2d, "avg": layers.avg_pool2d}[
+        checks.one_of("cnn", "pool", pool, POOLS)
+    ]
     stack = []
     for i, width in enumerate(channels):
         stack.append(
@@ -87,10 +102,42 @@ def cnn_layers(
     return stack
 
 
+def small_cnn(
+    *,
+    channels: tuple[int, int] = (24, 32),
+    kernels: tuple[int, int] = (5, 3),
+    hidden: int = 256,
+    batch_norm: bool = False,
+    conv_impl: str = "auto",
+    drop_rate: float = 0.0,
+    num_classes: int = 10,
+) -> Layer:
+    """Two unpadded convolutions, each followed by (batch norm), 2x2 max pooling and ReLU (pooling
+    first: the ReLU then runs on a quarter of the map; max and ReLU commute), then affine
+    `hidden` - (bn) - relu - (dropout) - affine 10. The defaults are the `fast` recipe's (a
+    third of `cnn`'s multiply-adds per image); `best` uses 5x5 kernels, 32 and 64 channels."""
+    stack = []
+    for i, (width, k) in enumerate(zip(channels, kernels)):
+        stack.append(layers.conv2d(width, k, impl=conv_impl, name=f"conv{i + 1}"))
+        if batch_norm:
+            stack.append(layers.batch_norm(name=f"batch_norm{i + 1}"))
+        stack += [layers.max_pool2d(2), layers.relu()]
+    stack.append(layers.affine(hidden, name="affine1"))
+    if batch_norm:
+        stack.append(layers.batch_norm(name=f"batch_norm{len(channels) + 1}"))
+    stack.append(layers.relu())
+    if drop_rate:
+        stack.append(layers.dropout(drop_rate))
+    stack.append(layers.affine(num_classes, name="scores"))
+    return serial(*stack, name="small-cnn-bn" if batch_norm else "small-cnn")
+
+
 MODELS = {
     "mlp": lambda **kw: mlp(**kw),
     "cnn": lambda **kw: cnn(**kw),
     "cnn-bn": lambda **kw: cnn(batch_norm=True, **kw),
+    "fast": lambda **kw: small_cnn(**kw),
+    "best": lambda **kw: small_cnn(channels=(32, 64), kernels=(5, 5), batch_norm=True, **kw),
 }
 
 

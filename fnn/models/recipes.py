@@ -7,7 +7,7 @@ from typing import NamedTuple
 
 from fnn.optim import GradientTransformation, make_optimizer
 
-__all__ = ["Recipe", "RECIPES"]
+__all__ = ["Recipe", "RECIPES", "AUGMENTATIONS"]
 
 
 class Recipe(NamedTuple):
@@ -22,6 +22,14 @@ class Recipe(NamedTuple):
     warmup_steps: int
     drop_rate: float = 0.0
     schedule: str = "cosine"
+    augment: str = "none"
+
+    def make_augment(self):
+        """The recipe's augmentation, `(key, x) -> x` (fnn.augment), or None for "none"."""
+        from fnn.augment import augmentation
+
+        settings = AUGMENTATIONS[self.augment]
+        return augmentation(**settings) if settings else None
 
     def make_optimizer(self, steps_per_epoch: int) -> GradientTransformation:
         """The recipe's optimizer; its learning rate is the schedule over epochs * steps_per_epoch
@@ -38,6 +46,13 @@ class Recipe(NamedTuple):
             weight_decay=self.weight_decay,
         )
 
+
+# What each `augment` name draws per training image (fnn.augment.augmentation): rotation in
+# degrees, zoom and shift as fractions, the ranges the single-CNN literature uses on MNIST.
+AUGMENTATIONS = {
+    "none": {},
+    "affine": {"rotation": 15.0, "scale": 0.15, "shift": 0.1},
+}
 
 _CNN = Recipe(
     epochs=5,
@@ -62,4 +77,24 @@ RECIPES = {
     ),
     "cnn": _CNN,
     "cnn-bn": _CNN._replace(lr=0.1, weight_decay=1e-3),
+    "fast": Recipe(
+        epochs=2,
+        optimizer="adam",
+        lr=0.01,
+        momentum=0.9,
+        batch_size=256,
+        weight_decay=0.0,
+        warmup_steps=40,
+    ),
+    "best": Recipe(
+        epochs=30,
+        optimizer="momentum",
+        lr=0.1,
+        momentum=0.9,
+        batch_size=128,
+        weight_decay=5e-4,
+        warmup_steps=500,
+        drop_rate=0.3,
+        augment="affine",
+    ),
 }

@@ -1,0 +1,3 @@
+from experiments.activations import main
+
+main()

@@ -1,0 +1,3 @@
+from experiments.batch_norm import main
+
+main()

@@ -1,0 +1,3 @@
+from experiments.best import main
+
+main()

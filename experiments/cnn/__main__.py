@@ -1,0 +1,3 @@
+from experiments.cnn import main
+
+main()

@@ -1,0 +1,3 @@
+from experiments.cnn_bn import main
+
+main()

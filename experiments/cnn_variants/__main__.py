@@ -1,0 +1,3 @@
+from experiments.cnn_variants import main
+
+main()

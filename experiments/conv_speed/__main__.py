@@ -1,0 +1,3 @@
+from experiments.conv_speed import main
+
+main()

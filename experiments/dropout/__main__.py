@@ -1,0 +1,3 @@
+from experiments.dropout import main
+
+main()

@@ -1,0 +1,3 @@
+from experiments.filters import main
+
+main()

@@ -1,0 +1,3 @@
+from experiments.gradients import main
+
+main()

@@ -1,0 +1,3 @@
+from experiments.im2col import main
+
+main()

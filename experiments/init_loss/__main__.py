@@ -1,0 +1,3 @@
+from experiments.init_loss import main
+
+main()

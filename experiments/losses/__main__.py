@@ -1,0 +1,3 @@
+from experiments.losses import main
+
+main()

@@ -1,0 +1,3 @@
+from experiments.mlp import main
+
+main()

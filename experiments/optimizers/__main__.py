@@ -1,0 +1,3 @@
+from experiments.optimizers import main
+
+main()

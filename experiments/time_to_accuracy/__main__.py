@@ -1,0 +1,3 @@
+from experiments.time_to_accuracy import main
+
+main()

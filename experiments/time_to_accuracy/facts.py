@@ -1,0 +1,67 @@
+"""Derived statistics and claims of time_to_accuracy (no LaTeX, no prose)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from benchmarks.time_to_accuracy import TARGETS, first_reach
+from experiments import fmt
+
+__all__ = ["facts", "reach_seconds", "CLAIMS"]
+
+NAMES = {"fast": "fast", "cnn": "cnn", "cnn-bn": "cnn_bn"}  # a recipe's key in the facts
+
+
+def reach_seconds(runs: list[dict], target: float) -> list[float | None]:
+    """Per seed, the training seconds to the first probe at or above `target` (None: never)."""
+    return [first_reach(r["curve"], target) for r in runs]
+
+
+def _recipe(runs: list[dict], recipe: dict) -> dict:
+    accuracy = [r["test_accuracy"] for r in runs]
+    out = {
+        "accuracy": fmt.pm(accuracy, 2, 100),
+        "lowest": fmt.pct(min(accuracy)),
+        "seconds": fmt.pm([r["wall_seconds"] for r in runs], 1),
+        "slowest": fmt.num(max(r["wall_seconds"] for r in runs), 1),
+        "epochs": recipe["epochs"],
+        "batch": recipe["batch_size"],
+        "seeds": len(runs),
+        "reach": {},
+        "reached": {},
+    }
+    for target in TARGETS:
+        key = f"{100 * target:g}".replace(".", "_")  # 99.2 -> "99_2"
+        times = reach_seconds(runs, target)
+        out["reached"][key] = sum(t is not None for t in times)
+        if all(t is not None for t in times):
+            out["reach"][key] = fmt.num(float(np.median(times)), 1)
+    return out
+
+
+def facts(results: dict) -> dict:
+    f = {NAMES[name]: _recipe(runs, results["recipes"][name]) for name, runs in results["arms"].items()}
+    f["probes_per_epoch"] = results.get("probes_per_epoch", 10)
+    return f
+
+
+def _reach(f: dict, name: str, key: str) -> float:
+    return f[name]["reach"].get(key, float("inf"))
+
+
+CLAIMS = {
+    # the issue's goal: 99.0% or more, mean of 5 seeds, within 10 s of training
+    "fast_mean_at_least_99": lambda f: f["fast"]["seeds"] >= 5 and f["fast"]["accuracy"]["mean"] >= 99.0,
+    "fast_within_10_s": lambda f: f["fast"]["slowest"] <= 10.0,
+    "fast_reaches_98_first": lambda f: (
+        _reach(f, "fast", "98") < min(_reach(f, "cnn", "98"), _reach(f, "cnn_bn", "98"))
+    ),
+    "fast_reaches_99_first": lambda f: (
+        _reach(f, "fast", "99") < min(_reach(f, "cnn", "99"), _reach(f, "cnn_bn", "99"))
+    ),
+    "cnn_bn_most_accurate": lambda f: (
+        f["cnn_bn"]["accuracy"]["mean"] > max(f["cnn"]["accuracy"]["mean"], f["fast"]["accuracy"]["mean"])
+    ),
+    "none_reaches_99_5": lambda f: all(f[n]["reached"]["99_5"] == 0 for n in ("fast", "cnn", "cnn_bn")),
+    "fast_reaches_99_2_every_seed": lambda f: f["fast"]["reached"]["99_2"] == f["fast"]["seeds"],
+}

@@ -1,0 +1,111 @@
+"""experiments.time_to_accuracy and experiments.best: their quick runs, figures and --replot,
+the time-to-accuracy reading of a curve, and each claim flipping with its data."""
+
+import copy
+
+import pytest
+
+from benchmarks.time_to_accuracy import first_reach
+from experiments import best, time_to_accuracy
+from experiments.best import facts as best_facts
+from experiments.time_to_accuracy import facts as tta_facts
+
+
+@pytest.mark.slow  # two short trainings: ~15 s
+def test_quick_run_probes_as_it_trains_and_redraws(quick_experiment):
+    out, r = quick_experiment("time_to_accuracy")
+    runs = r["arms"]["fast"]
+    assert [x["seed"] for x in runs] == [0, 1]
+    for run in runs:
+        steps = [p["step"] for p in run["curve"]]
+        assert steps == sorted(steps) and steps[0] == run["probe_every"]
+        seconds = [p["seconds"] for p in run["curve"]]
+        assert seconds == sorted(seconds) and seconds[-1] <= run["wall_seconds"]
+    (out / "curves.png").unlink()
+    time_to_accuracy.main(["--replot", "--out", str(out)])
+    assert (out / "curves.png").exists()
+    f = tta_facts.facts(r)
+    for claim in tta_facts.CLAIMS:
+        if claim.startswith("fast"):
+            assert tta_facts.CLAIMS[claim](f) in (True, False)
+
+
+@pytest.mark.slow  # four short trainings of the best recipe, with and without augmentation
+def test_best_quick_run_pairs_the_arms_by_seed(quick_experiment):
+    out, r = quick_experiment("best")
+    assert set(r["arms"]) == {"affine", "none"}
+    assert [x["seed"] for x in r["arms"]["affine"]] == [x["seed"] for x in r["arms"]["none"]]
+    f = best_facts.facts(r)
+    assert f["gain"]["n"] == 2
+    (out / "curves.png").unlink()
+    best.main(["--replot", "--out", str(out)])
+    assert (out / "curves.png").exists()
+
+
+def test_first_reach_is_the_first_probe_at_or_above_the_target():
+    curve = [{"seconds": 1.0, "test": 0.97}, {"seconds": 2.0, "test": 0.99}, {"seconds": 3.0, "test": 0.985}]
+    assert first_reach(curve, 0.99) == 2.0 and first_reach(curve, 0.98) == 2.0
+    assert first_reach(curve, 0.995) is None
+
+
+def _run(seed, accuracy, seconds, curve):
+    points = [{"step": 10 * (i + 1), "seconds": t, "test": a} for i, (t, a) in enumerate(curve)]
+    return {
+        "seed": seed,
+        "test_accuracy": accuracy,
+        "wall_seconds": seconds,
+        "train_seconds": seconds,
+        "best_epoch": 1,
+        "curve": points,
+    }
+
+
+def _tta(fast_accuracy=0.993, fast_seconds=9.0, fast_99_at=6.0):
+    curve = [(3, 0.981), (fast_99_at, 0.99), (fast_seconds, fast_accuracy)]
+    fast = [_run(s, fast_accuracy, fast_seconds, curve) for s in range(5)]
+    slow = [_run(s, 0.994, 50.0, [(20, 0.985), (40, 0.991), (50, 0.994)]) for s in range(3)]
+    recipe = {"epochs": 2, "batch_size": 256}
+    return {
+        "arms": {"fast": fast, "cnn": slow, "cnn-bn": copy.deepcopy(slow)},
+        "recipes": dict.fromkeys(("fast", "cnn", "cnn-bn"), recipe),
+    }
+
+
+@pytest.mark.parametrize(
+    "claim, holds, flipped",
+    [
+        ("fast_mean_at_least_99", _tta(), _tta(fast_accuracy=0.989)),
+        ("fast_within_10_s", _tta(), _tta(fast_seconds=11.0)),
+        ("fast_reaches_99_first", _tta(), _tta(fast_99_at=45.0, fast_seconds=48.0)),
+        ("fast_reaches_99_2_every_seed", _tta(), _tta(fast_accuracy=0.991)),
+    ],
+)
+def test_time_to_accuracy_claims_flip_with_their_data(claim, holds, flipped):
+    assert tta_facts.CLAIMS[claim](tta_facts.facts(holds)) is True
+    assert tta_facts.CLAIMS[claim](tta_facts.facts(flipped)) is False
+
+
+def _best(with_aug=(0.9965, 0.9962, 0.9968), without=(0.9950, 0.9948, 0.9952), minutes=8.0):
+    def arm(values):
+        return [_run(s, a, 60 * minutes, [(60, 0.99), (60 * minutes, a)]) for s, a in enumerate(values)]
+
+    return {
+        "arms": {"affine": arm(with_aug), "none": arm(without)},
+        "recipes": {"affine": {"epochs": 30}},
+        "train_size": 55000,
+    }
+
+
+@pytest.mark.parametrize(
+    "claim, holds, flipped",
+    [
+        ("reaches_99_6", _best(), _best(with_aug=(0.996, 0.995, 0.996))),
+        ("within_15_minutes", _best(), _best(minutes=16.0)),
+        ("augmentation_helps", _best(), _best(without=(0.9966, 0.9961, 0.9967))),
+        ("augmentation_no_reliable_difference", _best(without=(0.9966, 0.9960, 0.9969)), _best()),
+        ("augmentation_every_seed", _best(), _best(without=(0.9966, 0.9955, 0.9949))),
+    ],
+)
+def test_best_claims_flip_with_their_data(claim, holds, flipped):
+    assert best_facts.CLAIMS[claim](best_facts.facts(holds)) is True
+    assert best_facts.CLAIMS[claim](best_facts.facts(flipped)) is False
