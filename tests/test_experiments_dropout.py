@@ -87,7 +87,7 @@ def _results(gain_q03=(0.0015, 0.0013, 0.0011), unscaled_q05=(-0.016, -0.017, -0
     base = [0.962, 0.964, 0.9625]
     runs = {"inverted": {}, "unscaled": {}}
     runs["inverted"]["0.0"] = runs["unscaled"]["0.0"] = [_run(b) for b in base]
-    gains = {"0.1": (0.0015, 0.001, 0.002), "0.3": gain_q03, "0.5": (-0.001, 0.0002, -0.002)}
+    gains = {"0.1": (0.0015, -0.0005, 0.002), "0.3": gain_q03, "0.5": (-0.001, -0.0012, -0.0015)}
     for q, g in gains.items():
         runs["inverted"][q] = [_run(b + d, ratio=0.9) for b, d in zip(base, g)]
         runs["unscaled"][q] = [_run(b - 0.004, loss=0.25, ratio=1.9, rule=0.16) for b in base]
@@ -107,6 +107,18 @@ def _claims(results):
 def test_dropout_claims_hold_on_constructed_results():
     c = _claims(_results())
     assert all(c.values()), c
+
+
+def test_low_and_high_rate_claims_flip():
+    r = _results()  # q = 0.1 gains reliably, q = 0.5 has no reliable effect
+    r["runs"]["inverted"]["0.1"] = [
+        _run(b + d, ratio=0.9) for b, d in zip([0.962, 0.964, 0.9625], (0.0015, 0.001, 0.002))
+    ]
+    r["runs"]["inverted"]["0.5"] = [
+        _run(b + d, ratio=0.9) for b, d in zip([0.962, 0.964, 0.9625], (-0.001, 0.0002, -0.002))
+    ]
+    c = _claims(r)
+    assert not c["q01_no_reliable_difference"] and not c["q05_worse"]
 
 
 def test_gain_claims_flip():

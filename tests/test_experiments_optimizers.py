@@ -220,3 +220,10 @@ def test_quadratic_claims_flip():
     c = _claims(r)
     assert not (c["quadratic_theory_matches"] or c["quadratic_same_eta_close"])
     assert not c["quadratic_momentum_faster_at_limit"]
+
+
+def test_adaptive_same_lr_claim_flips_with_the_rates():
+    r = _results((0.004, 0.005, 0.006))
+    assert _claims(r)["adaptive_same_lr"]
+    r["setup"]["lr_adam"] = 3 * r["setup"]["lr_rmsprop"]
+    assert not _claims(r)["adaptive_same_lr"]

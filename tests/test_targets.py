@@ -1,4 +1,5 @@
-"""The measured recipes reach their targets on the full MNIST (slow: minutes each on 2 cores)."""
+"""The measured recipes reach their targets on the full MNIST (slow: minutes each on 2 cores;
+`best` about 7). Each floor sits a little under the recipe's measured mean (README, Recipes)."""
 
 import json
 
@@ -6,7 +7,7 @@ import pytest
 
 from fnn.cli import main
 
-TARGETS = {"mlp": 0.983, "cnn": 0.992, "cnn-bn": 0.993}
+TARGETS = {"mlp": 0.983, "cnn": 0.992, "cnn-bn": 0.993, "fast": 0.989, "best": 0.994}
 
 
 @pytest.mark.slow

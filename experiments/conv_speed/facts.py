@@ -139,7 +139,7 @@ CLAIMS = {
     "im2col_within_3x_of_xla": lambda f: f["im2col_over_xla"]["forward_backward"]["max"] <= 3,
     # winograd is within a factor 2.5 of im2col everywhere, either way: no consistent winner
     "winograd_within_2_5x_of_im2col": lambda f: (
-        1 / 2.5 <= f["winograd_over_im2col"]["min"] and f["winograd_over_im2col"]["max"] <= 2.5
+        1 / 2.5 <= f["winograd_over_im2col"]["min"] < 1 < f["winograd_over_im2col"]["max"] <= 2.5
     ),
     # the column matrix is k^2 = 9 times the input in every configuration
     "columns_nine_times_input": lambda f: f["column_ratio"]["min"] == f["column_ratio"]["max"] == 9,

@@ -73,8 +73,8 @@ CLAIMS = {
     # inverted dropout against no dropout, test accuracy, paired by seed
     "gain_q03_every_seed": lambda f: _gain(f, "q03")["min"] > 0,
     "gain_q03_reliable": lambda f: _gain(f, "q03")["lo"] > 0,
-    "gain_q01_reliable": lambda f: _gain(f, "q01")["lo"] > 0,
-    "q05_no_reliable_difference": lambda f: _gain(f, "q05")["lo"] <= 0 <= _gain(f, "q05")["hi"],
+    "q01_no_reliable_difference": lambda f: _gain(f, "q01")["lo"] <= 0 <= _gain(f, "q01")["hi"],
+    "q05_worse": lambda f: _gain(f, "q05")["hi"] < 0,
     "gain_small": lambda f: all(abs(_gain(f, q)["mean"]) < 0.5 for q in ("q01", "q03", "q05")),
     # without inverted scaling
     "unscaled_loses_at_q05": lambda f: f["q05"]["unscaled"]["test_gain"]["hi"] < 0,

@@ -219,6 +219,7 @@ CLAIMS = {
         f["quadratic"]["at_limit"]["momentum"]["rho"] < f["quadratic"]["at_limit"]["sgd"]["rho"] - 0.01
     ),
     # the five optimizers, each at its rate
+    "adaptive_same_lr": lambda f: f["setup"]["lr_rmsprop"] == f["setup"]["lr_adam"],
     "no_difference_at_best_rates": lambda f: (
         "minus_sgd" in f["compare"]["momentum"]
         and _interval_covers_zero(f["compare"]["momentum"]["minus_sgd"])

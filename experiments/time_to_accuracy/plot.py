@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from matplotlib.figure import Figure
+from matplotlib.ticker import FixedLocator, NullLocator
 
 from benchmarks.time_to_accuracy import TARGETS
 
@@ -38,6 +39,9 @@ def plot(results: dict, out: Path) -> None:
             color="0.4",
         )
     ax.set_xscale("log")
+    ax.xaxis.set_major_locator(FixedLocator([1, 2, 5, 10, 20, 50, 100, 200]))
+    ax.xaxis.set_major_formatter(lambda value, _: f"{value:g}")
+    ax.xaxis.set_minor_locator(NullLocator())
     ax.set_ylim(97.0, 99.8)
     ax.set_xlabel("training seconds on this CPU (probes not counted)", fontsize=FONT)
     ax.set_ylabel("test accuracy (%)", fontsize=FONT)
