@@ -140,7 +140,7 @@ def save(path: str | os.PathLike, tree: Any, meta: dict | None = None) -> Path:
 def remove_stale_temporaries(path: str | os.PathLike) -> list[Path]:
     """Remove the `<name>.*.tmp` files a killed save left beside `path` and its `.json`.
 
-    Call it only while holding the run folder's lock (fnn.lock.hold): a live save's
+    Call it only while holding the run folder's lock (fnn.cli.lock.hold): a live save's
     temporaries look the same. Returns the removed paths.
     """
     path = Path(path)

@@ -34,8 +34,8 @@ def _recipe(runs: list[dict], recipe: dict) -> dict:
         key = f"{100 * target:g}".replace(".", "_")  # 99.2 -> "99_2"
         times = reach_seconds(runs, target)
         out["reached"][key] = sum(t is not None for t in times)
-        if all(t is not None for t in times):
-            out["reach"][key] = fmt.num(float(np.median(times)), 1)
+        reached_all = all(t is not None for t in times)
+        out["reach"][key] = fmt.num(float(np.median(times)), 1) if reached_all else "not every seed"
     return out
 
 
@@ -46,7 +46,9 @@ def facts(results: dict) -> dict:
 
 
 def _reach(f: dict, name: str, key: str) -> float:
-    return f[name]["reach"].get(key, float("inf"))
+    """The median seconds to a target, inf if some seed never reached it."""
+    value = f[name]["reach"][key]
+    return value if isinstance(value, fmt.Num) else float("inf")
 
 
 CLAIMS = {
