@@ -14,7 +14,7 @@ import numpy as np
 from experiments import fmt
 from fnn import models
 
-__all__ = ["facts", "recipe_facts", "CLAIM", "PLATEAU", "NEAR_BEST", "TOP"]
+__all__ = ["facts", "recipe_facts", "CLAIM", "CNN_CLAIMS", "PLATEAU", "NEAR_BEST", "TOP"]
 
 PLATEAU = 0.0005  # validation accuracy "stops improving": no later epoch beats the best so far by more
 NEAR_BEST = 0.005  # "within half a point" of the best validation accuracy
@@ -137,3 +137,14 @@ CLAIM = {
     # no single confusion dominates: the largest cell holds under 15% of the errors
     "errors_spread": lambda f: f["errors"]["top"]["1"]["count"] < 0.15 * f["errors"]["total"],
 }
+
+
+# The claims report/sections/training.tex cites for each CNN (cnn and cnn_bn alike).
+CNN_CLAIMS = (
+    "accuracy_above_99",
+    "fast_first_epoch",
+    "best_epoch_last_two",
+    "small_gap",
+    "val_loss_no_upturn",
+    "errors_spread",
+)

@@ -15,10 +15,29 @@ from matplotlib.ticker import FixedLocator, MaxNLocator, NullLocator
 
 from fnn import plots
 
-__all__ = ["FONT", "PANEL_WIDTH", "classifier_plot", "curves_panel", "errors_panel", "mistakes_strip"]
+__all__ = [
+    "FONT",
+    "TEXT_WIDTH",
+    "PANEL_WIDTH",
+    "RC",
+    "classifier_plot",
+    "curves_panel",
+    "errors_panel",
+    "mistakes_strip",
+]
 
 FONT = 8.5  # points, at the size the figure is drawn (and printed)
-PANEL_WIDTH = 2.1  # inches: three panels side by side in the 6.3-inch text width
+TEXT_WIDTH = 6.3  # inches: the report's text width, at which a full-width figure is drawn
+PANEL_WIDTH = 2.1  # inches: three panels side by side in the text width
+RC = {  # matplotlib settings for a figure drawn at its printed size: every text at FONT points
+    "font.size": FONT,
+    "axes.titlesize": FONT,
+    "axes.labelsize": FONT,
+    "xtick.labelsize": FONT,
+    "ytick.labelsize": FONT,
+    "legend.fontsize": FONT,
+    "legend.frameon": False,
+}
 DPI = 200
 _ERROR_TICKS = (0.1, 0.2, 0.5, 1, 2, 5, 10, 20, 50)  # percent of images wrong
 

@@ -497,10 +497,11 @@ def prose_problems(facts: Facts, report_dir: Path) -> list[str]:
             continue
         cited.add(c.key)
         name, _, claim = c.key.partition(".")
-        if name == SETUP and c.key not in facts.claims:
-            problems.append(f"{where}: \\claim{{{c.key}}}: experiments.report.SETUP_CLAIMS has no {claim!r}")
-        elif name == SETUP:
-            pass  # evaluated below with every other claim
+        if name == SETUP:
+            if c.key not in facts.claims:
+                problems.append(
+                    f"{where}: \\claim{{{c.key}}}: experiments.report.SETUP_CLAIMS has no {claim!r}"
+                )
         elif name not in EXPERIMENTS:
             problems.append(f"{where}: \\claim{{{c.key}}}: no experiment named {name!r}")
         elif name not in facts.packages:

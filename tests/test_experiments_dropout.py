@@ -76,8 +76,14 @@ def test_scaled_for_test_turns_an_unscaled_network_into_the_inverted_one(x64):
 
 
 def _run(test, val=0.95, gap=0.04, loss=0.15, ratio=1.0, rule=None):
-    record = {"test_accuracy": test, "val_accuracy": val, "gap": gap, "val_loss": loss,
-              "activation_ratio": ratio, "train_accuracy": val + gap}  # fmt: skip
+    record = {
+        "test_accuracy": test,
+        "val_accuracy": val,
+        "gap": gap,
+        "val_loss": loss,
+        "activation_ratio": ratio,
+        "train_accuracy": val + gap,
+    }
     if rule is not None:
         record["val_loss_scaled_for_test"] = rule
     return record
@@ -94,8 +100,14 @@ def _results(gain_q03=(0.0015, 0.0013, 0.0011), unscaled_q05=(-0.016, -0.017, -0
     runs["unscaled"]["0.5"] = [
         _run(b + d, loss=0.5, ratio=3.6, rule=0.19) for b, d in zip(base, unscaled_q05)
     ]
-    setup = {"seeds": [0, 1, 2], "epochs": 10, "train_size": 10000, "hidden": [512, 256], "dropout_layers": 2,
-             "recipe_drop_rate": 0.3}  # fmt: skip
+    setup = {
+        "seeds": [0, 1, 2],
+        "epochs": 10,
+        "train_size": 10000,
+        "hidden": [512, 256],
+        "dropout_layers": 2,
+        "recipe_drop_rate": 0.3,
+    }
     return {"setup": setup, "runs": runs}
 
 

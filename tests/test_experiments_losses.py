@@ -47,8 +47,18 @@ def _results(wrong_softmax, wrong_svm, n=1000):
             "zero_batches": [[0, 1]] * len(wrong),
         }
 
-    setup = {"seeds": [0, 1], "epochs": 2, "steps_per_epoch": 100, "lr": 0.05, "momentum": 0.9, "batch_size": 128,
-             "hidden": [256], "train_size": 5000, "test_size": n, "svm_margin": 1.0}  # fmt: skip
+    setup = {
+        "seeds": [0, 1],
+        "epochs": 2,
+        "steps_per_epoch": 100,
+        "lr": 0.05,
+        "momentum": 0.9,
+        "batch_size": 128,
+        "hidden": [256],
+        "train_size": 5000,
+        "test_size": n,
+        "svm_margin": 1.0,
+    }
     return {
         "setup": setup,
         "runs": {"softmax_cross_entropy": arm(wrong_softmax), "multiclass_svm": arm(wrong_svm)},

@@ -106,8 +106,16 @@ def _results(gap, compare_gap=(0.001, -0.002, 0.0005), nesterov=(-0.003, -0.004,
         "above the limit": (1.1, 1.48),
     }.items():
         for name, rho in (("sgd", s), ("momentum", m)):
-            quadratic_runs.append({"scenario": scenario, "optimizer": name, "lr": 1.0, "effective_lr": 1.0,
-                                   "rho_measured": rho, "rho_predicted": rho})  # fmt: skip
+            quadratic_runs.append(
+                {
+                    "scenario": scenario,
+                    "optimizer": name,
+                    "lr": 1.0,
+                    "effective_lr": 1.0,
+                    "rho_measured": rho,
+                    "rho_predicted": rho,
+                }
+            )
     return {
         "setup": {
             "mu": 0.9,
@@ -122,12 +130,12 @@ def _results(gap, compare_gap=(0.001, -0.002, 0.0005), nesterov=(-0.003, -0.004,
             "chance_loss": 2.3,
             "lr_rmsprop": 1e-3,
             "lr_adam": 1e-3,
-        },  # fmt: skip
+        },
         "sweep": {"sgd": sorted(sgd, key=lambda e: e["effective_lr"]), "momentum": mom},
         "compare": {
             n: {"lr": 0.1, "status": ["ok"] * 3, "final_loss": v, "val_accuracy": [0.96] * 3}
             for n, v in compare.items()
-        },  # fmt: skip
+        },
         "quadratic": {
             "kappa": 100.0,
             "lambda_min": 0.01,
@@ -139,7 +147,7 @@ def _results(gap, compare_gap=(0.001, -0.002, 0.0005), nesterov=(-0.003, -0.004,
             "steps": 300,
             "shrink": 1e-3,
             "runs": quadratic_runs,
-        },  # fmt: skip
+        },
     }
 
 

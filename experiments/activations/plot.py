@@ -9,10 +9,10 @@ import matplotlib
 import numpy as np
 from matplotlib.figure import Figure
 
+from experiments.figures import FONT, RC
+from experiments.figures import TEXT_WIDTH as WIDTH
 from fnn import plots
 
-FONT = 8.5  # points, at the printed size
-WIDTH = 6.3  # inches: the report's text width
 DISPLAY = {"relu": "ReLU", "leaky_relu": "leaky ReLU", "sigmoid": "sigmoid", "tanh": "tanh", "elu": "ELU"}
 STYLES = {  # colour, line style, marker: every activation is told apart by all three
     "relu": ("C0", "-", "o"),
@@ -20,15 +20,6 @@ STYLES = {  # colour, line style, marker: every activation is told apart by all 
     "sigmoid": ("C2", ":", "^"),
     "tanh": ("C3", "-.", "v"),
     "elu": ("C4", (0, (5, 1, 1, 1)), "D"),
-}
-RC = {
-    "font.size": FONT,
-    "axes.titlesize": FONT,
-    "axes.labelsize": FONT,
-    "xtick.labelsize": FONT,
-    "ytick.labelsize": FONT,
-    "legend.fontsize": FONT,
-    "legend.frameon": False,
 }
 
 

@@ -10,21 +10,12 @@ import numpy as np
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
+from experiments.figures import RC
+from experiments.figures import TEXT_WIDTH as WIDTH
 from fnn import plots
 
-FONT = 8.5  # points, at the printed size
-WIDTH = 6.3  # inches: the report's text width
 ARMS = ("bn", "no_bn")
 STYLE = {"bn": ("C0", "-", "o", "with batch norm"), "no_bn": ("C3", "--", "s", "without batch norm")}
-RC = {
-    "font.size": FONT,
-    "axes.titlesize": FONT,
-    "axes.labelsize": FONT,
-    "xtick.labelsize": FONT,
-    "ytick.labelsize": FONT,
-    "legend.fontsize": FONT,
-    "legend.frameon": False,
-}
 
 
 def _mean_sd(values, scale=1.0):

@@ -6,9 +6,10 @@ from pathlib import Path
 
 from matplotlib.figure import Figure
 
+from experiments.figures import FONT
+
 __all__ = ["plot"]
 
-FONT = 8.5
 STYLE = {"affine": ("C0", "with augmentation"), "none": ("C3", "without augmentation")}
 
 

@@ -11,15 +11,5 @@ def facts(results: dict) -> dict:
     return classifiers.facts(results, "cnn")
 
 
-# The claims report/sections/training.tex cites (experiments.classifiers.CLAIM says what each means).
-CLAIMS = {
-    name: classifiers.CLAIM[name]
-    for name in (
-        "accuracy_above_99",
-        "fast_first_epoch",
-        "best_epoch_last_two",
-        "small_gap",
-        "val_loss_no_upturn",
-        "errors_spread",
-    )
-}
+# What each claim means: experiments.classifiers.CLAIM.
+CLAIMS = {name: classifiers.CLAIM[name] for name in classifiers.CNN_CLAIMS}

@@ -8,10 +8,10 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import FixedLocator, NullLocator
 
 from benchmarks.time_to_accuracy import TARGETS
+from experiments.figures import FONT
 
 __all__ = ["plot"]
 
-FONT = 8.5
 COLORS = {"fast": "C0", "cnn": "C1", "cnn-bn": "C2"}
 
 
