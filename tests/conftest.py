@@ -3,7 +3,8 @@
 Speed of the default suite (`python -m pytest -q`, about 2.5 minutes on 2 cores):
 - two pytest-xdist workers (pyproject's addopts), each taking whole test files;
 - JAX's persistent compilation cache: compiled programs are kept in `.jax_cache/` (or
-  $FNN_TEST_JAX_CACHE) across test sessions, so a second run compiles little;
+  $FNN_TEST_JAX_CACHE) across test sessions, so a second run compiles little (`fnn` commands
+  the tests start as subprocesses keep theirs there too, not in the user's cache);
 - hypothesis profiles: "fnn" (the default) draws 4 random configurations per property;
   "thorough" draws 25 (`.ci/run` runs the property tests again with
   `-m hypothesis --hypothesis-profile thorough`).
@@ -19,6 +20,7 @@ from hypothesis import HealthCheck, settings
 _CACHE = os.environ.get("FNN_TEST_JAX_CACHE", str(Path(__file__).resolve().parent.parent / ".jax_cache"))
 jax.config.update("jax_compilation_cache_dir", _CACHE)
 jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.05)
+os.environ.setdefault("FNN_COMPILE_CACHE", _CACHE)  # `fnn` run as a subprocess shares it
 
 _COMMON = {
     "deadline": None,

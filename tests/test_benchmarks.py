@@ -18,18 +18,26 @@ import pytest
             "conv", ["--quick", "--repeats", "1"], marks=pytest.mark.slow
         ),  # 9.5 s cold, winograd stages
         ("vs_torch", ["--repeats", "1", "--batch-size", "8", "--models", "mlp"]),
+        pytest.param("train_command", "TINY", marks=pytest.mark.slow),  # two fnn processes: ~8 s
     ],
 )
-def test_benchmark_prints_one_json_object(name, argv, capsys):
+def test_benchmark_prints_one_json_object(name, argv, capsys, tiny_npz):
     import importlib
 
+    if argv == "TINY":  # `fnn train` on the tiny data set
+        tiny = f"--data {tiny_npz} --validation 50 --batch-size 25 --epochs 1"
+        argv = ["--model", "mlp", "--seeds", "1", "--fnn-args", tiny]
     result = importlib.import_module(f"benchmarks.{name}").main(argv)
     printed = json.loads(capsys.readouterr().out)
     assert printed["benchmark"] == name == result["benchmark"]
-    if "skipped" not in printed:  # vs_torch without PyTorch prints only why it skipped
+    if "skipped" not in printed and name != "train_command":  # vs_torch without PyTorch: why
+        # (train_command's processes are `fnn` commands: they apply fnn's settings themselves)
         assert "malloc_keeps_freed_memory" in printed and "fnn_compiler_options" in printed
     if name == "train_step":
         cnn = printed["models"]["cnn"]
         assert cnn["speedup_vs_baseline"] > 0 and cnn["speedup_vs_baseline_fnn_options"] > 0
+    if name == "train_command":
+        assert [r["seed"] for r in printed["runs"]["warm"]] == [0]
+        assert printed["runs"]["warm"][0]["cached_programs"] == printed["runs"]["cold"][0]["cached_programs"] > 0
     if name == "epoch":
         assert printed["models"]["cnn"]["faster"] in ("scan", "step") and printed["peak_rss_mib"] > 0

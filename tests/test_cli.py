@@ -330,3 +330,37 @@ def test_eval_and_help_never_load_matplotlib():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT)
     assert out.stdout.strip() == "False"
+
+
+def test_compiled_programs_are_kept_on_disk_and_reused_by_the_next_command(tiny_npz, tmp_path):
+    cache = tmp_path / "xla"
+    env = {**os.environ, "FNN_COMPILE_CACHE": str(cache)}
+    env.pop("JAX_COMPILATION_CACHE_DIR", None)
+
+    def train(out):
+        argv = [sys.executable, "-m", "fnn", *train_args(tiny_npz, tmp_path / out), "--epochs", "1"]
+        subprocess.run(argv, cwd=ROOT, env=env, capture_output=True, check=True)
+        return {p.name for p in cache.glob("*-cache")}
+
+    first = train("a")
+    assert any(name.startswith("jit_") for name in first)  # the train step among them
+    assert train("b") == first  # the same programs: loaded, none compiled anew
+
+
+def test_the_compile_cache_can_be_turned_off_and_a_folder_already_configured_is_kept(monkeypatch, tmp_path):
+    import jax
+
+    from fnn.cli import keep_compiled_programs
+
+    configured = jax.config.jax_compilation_cache_dir
+    assert configured and keep_compiled_programs() == configured  # conftest's, kept
+    jax.config.update("jax_compilation_cache_dir", None)
+    try:
+        monkeypatch.setenv("FNN_COMPILE_CACHE", "off")
+        assert keep_compiled_programs() is None
+        (tmp_path / "file").write_text("")
+        monkeypatch.setenv("FNN_COMPILE_CACHE", str(tmp_path / "file" / "xla"))  # cannot be created
+        assert keep_compiled_programs() is None
+        assert jax.config.jax_compilation_cache_dir is None
+    finally:
+        jax.config.update("jax_compilation_cache_dir", configured)
