@@ -18,6 +18,7 @@ import pytest
             "conv", ["--quick", "--repeats", "1"], marks=pytest.mark.slow
         ),  # 9.5 s cold, winograd stages
         ("vs_torch", ["--repeats", "1", "--batch-size", "8", "--models", "mlp"]),
+        pytest.param("fast_step", ["--repeats", "1", "--batch-size", "8"], marks=pytest.mark.slow),  # 9 models
         pytest.param("train_command", "TINY", marks=pytest.mark.slow),  # two fnn processes: ~8 s
     ],
 )
@@ -36,6 +37,9 @@ def test_benchmark_prints_one_json_object(name, argv, capsys, tiny_npz):
     if name == "train_step":
         cnn = printed["models"]["cnn"]
         assert cnn["speedup_vs_baseline"] > 0 and cnn["speedup_vs_baseline_fnn_options"] > 0
+    if name == "fast_step":
+        assert printed["speed_vs_recipe"]["recipe (conv impl auto: im2col, xla)"] == 1.0
+        assert set(printed["pieces_ms"]) >= {"pool + relu, two layers", "pool + relu, fused"}
     if name == "train_command":
         assert [r["seed"] for r in printed["runs"]["warm"]] == [0]
         assert printed["runs"]["warm"][0]["cached_programs"] == printed["runs"]["cold"][0]["cached_programs"] > 0
