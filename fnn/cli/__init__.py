@@ -16,9 +16,7 @@ import threading
 from collections.abc import Sequence
 from pathlib import Path
 
-__all__ = ["main", "keep_compiled_programs", "COMPILE_CACHE_BYTES"]
-
-COMPILE_CACHE_BYTES = 1 << 30  # JAX deletes the least recently used programs beyond this
+__all__ = ["main", "keep_compiled_programs"]
 
 
 def build_parser(config_defaults: dict | None = None) -> argparse.ArgumentParser:
@@ -88,11 +86,13 @@ def keep_compiled_programs() -> str | None:
     ones (the same model, batch size and jax) loads them instead of compiling again: 5 s of a
     15 s `fnn train --model fast` (benchmarks/RESULTS.md, "Compiled programs kept on disk").
 
-    The folder is $FNN_COMPILE_CACHE, else ($XDG_CACHE_HOME or ~/.cache)/fnn/xla; it holds at
-    most `COMPILE_CACHE_BYTES`. FNN_COMPILE_CACHE=off turns it off. A JAX cache folder already
-    configured (JAX_COMPILATION_CACHE_DIR, or a program that calls `main`) is left as it is.
-    Returns the folder in use, or None (off, or it cannot be created: the command then
-    compiles as it would without it).
+    The folder is $FNN_COMPILE_CACHE, else ($XDG_CACHE_HOME or ~/.cache)/fnn/xla. It grows by
+    about 1 MB per model and batch size and may be deleted at any time; it has no size cap
+    (JAX's cap needs the `filelock` package, which is not a dependency of fnn).
+    FNN_COMPILE_CACHE=off turns it off. A JAX cache folder already configured
+    (JAX_COMPILATION_CACHE_DIR, or a program that calls `main`) is left as it is. Returns the
+    folder in use, or None (off, or it cannot be created: the command then compiles as it
+    would without it).
     """
     import jax
 
@@ -111,7 +111,6 @@ def keep_compiled_programs() -> str | None:
         return None
     jax.config.update("jax_compilation_cache_dir", str(folder))
     jax.config.update("jax_persistent_cache_min_compile_time_secs", 0)
-    jax.config.update("jax_compilation_cache_max_size", COMPILE_CACHE_BYTES)
     return str(folder)
 
 
