@@ -19,6 +19,7 @@ run epoch_b128 100 python3 -m benchmarks.epoch --batch-size 128 --repeats 3 --mo
 run accuracy_cnn 80 python3 -m benchmarks.accuracy --model cnn --driver scan
 run train_step 60 python3 -m benchmarks.train_step --repeats 20 --models cnn,cnn-bn
 run time_to_accuracy_fast 90 python3 -m benchmarks.time_to_accuracy --recipes fast --seeds 0,1,2 --no-torch
+run train_command_fast 90 python3 -m benchmarks.train_command --model fast --seeds 2
 if [ "${FULL:-}" = 1 ]; then  # the rest, for a longer lease
   run epoch_b512 80 python3 -m benchmarks.epoch --batch-size 512 --repeats 5
   run accuracy_cnn_bn 80 python3 -m benchmarks.accuracy --model cnn-bn --driver scan

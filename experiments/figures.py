@@ -20,6 +20,8 @@ __all__ = [
     "TEXT_WIDTH",
     "PANEL_WIDTH",
     "RC",
+    "DPI",
+    "save",
     "classifier_plot",
     "curves_panel",
     "errors_panel",
@@ -42,7 +44,8 @@ DPI = 200
 _ERROR_TICKS = (0.1, 0.2, 0.5, 1, 2, 5, 10, 20, 50)  # percent of images wrong
 
 
-def _save(fig: Figure, path: Path) -> None:
+def save(fig: Figure, path: Path) -> None:
+    """Write an experiment's figure at `DPI` (every figure of the report and supplement)."""
     fig.savefig(path, dpi=DPI)
 
 
@@ -136,13 +139,13 @@ def classifier_plot(results: dict, out: Path, name: str) -> None:
     and its first misclassified digits (misclassified.png), each a panel of a shared figure."""
     first = results["runs"][0]
     detail = first["detail"]
-    _save(curves_panel(detail["history"], f"{name}, seed {first['seed']}"), out / "curves.png")
+    save(curves_panel(detail["history"], f"{name}, seed {first['seed']}"), out / "curves.png")
     counts = np.asarray(detail["confusion"])
     wrong = int(counts.sum() - np.trace(counts))
-    _save(errors_panel(counts, f"{name}: {wrong} errors"), out / "confusion.png")
+    save(errors_panel(counts, f"{name}: {wrong} errors"), out / "confusion.png")
     shown = detail["misclassified"]
     images = np.asarray(shown["images"], np.uint8).reshape(-1, 28, 28)
-    _save(
+    save(
         mistakes_strip(
             images,
             shown["true"],

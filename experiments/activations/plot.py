@@ -9,9 +9,9 @@ import matplotlib
 import numpy as np
 from matplotlib.figure import Figure
 
+from experiments import figures
 from experiments.figures import FONT, RC
 from experiments.figures import TEXT_WIDTH as WIDTH
-from fnn import plots
 
 DISPLAY = {"relu": "ReLU", "leaky_relu": "leaky ReLU", "sigmoid": "sigmoid", "tanh": "tanh", "elu": "ELU"}
 STYLES = {  # colour, line style, marker: every activation is told apart by all three
@@ -122,12 +122,12 @@ def _per_layer_figure(results, key, layers_, scale, ylabel, log):
 def plot(results: dict, out: Path) -> None:
     first = next(iter(results["runs"].values()))[0]
     with matplotlib.rc_context(RC):
-        plots.save(_accuracy_figure(results), out / "accuracy.png", dpi=200)
+        figures.save(_accuracy_figure(results), out / "accuracy.png")
         saturation = _per_layer_figure(
             results, "saturated", list(first["saturated"]), 100, "saturated inputs (%)", log=False
         )
-        plots.save(saturation, out / "saturation.png", dpi=200)
+        figures.save(saturation, out / "saturation.png")
         norms = _per_layer_figure(
             results, "grad_norm", list(first["grad_norm"]), 1.0, "$\\|dW\\|$ on the probe batch", log=True
         )
-        plots.save(norms, out / "grad_norms.png", dpi=200)
+        figures.save(norms, out / "grad_norms.png")

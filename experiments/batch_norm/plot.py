@@ -10,9 +10,9 @@ import numpy as np
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
+from experiments import figures
 from experiments.figures import RC
 from experiments.figures import TEXT_WIDTH as WIDTH
-from fnn import plots
 
 ARMS = ("bn", "no_bn")
 STYLE = {"bn": ("C0", "-", "o", "with batch norm"), "no_bn": ("C3", "--", "s", "without batch norm")}
@@ -68,7 +68,7 @@ def _init_scale(r, lr, out):
         ax.grid(alpha=0.3)
     for ax in (ax_var, ax_grow):
         ax.set_xlabel("std $a$ of the initial hidden weights")
-    plots.save(fig, out / "init_scale.png", dpi=200)
+    figures.save(fig, out / "init_scale.png")
 
 
 def _batch_size(r, out):
@@ -89,7 +89,7 @@ def _batch_size(r, out):
         ax.grid(alpha=0.3)
     axes[0].set_ylabel("validation accuracy (%)")
     axes[0].legend(loc="lower right")
-    plots.save(fig, out / "batch_size.png", dpi=200)
+    figures.save(fig, out / "batch_size.png")
 
 
 def _modes(r, out):
@@ -122,7 +122,7 @@ def _modes(r, out):
     ax_diff.set(xlabel="epoch", ylabel="difference (points)")
     ax_diff.set_title(f"(b) running $-$ batch of {r['eval_batch']}")
     ax_diff.grid(alpha=0.3)
-    plots.save(fig, out / "modes.png", dpi=200)
+    figures.save(fig, out / "modes.png")
 
 
 def plot(results: dict, out: Path) -> None:

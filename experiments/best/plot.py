@@ -6,6 +6,7 @@ from pathlib import Path
 
 from matplotlib.figure import Figure
 
+from experiments import figures
 from experiments.figures import FONT
 
 __all__ = ["plot"]
@@ -44,4 +45,4 @@ def plot(results: dict, out: Path) -> None:
     pairs.set_ylabel("final test accuracy (%)", fontsize=FONT)
     for ax in (curves, pairs):
         ax.tick_params(labelsize=FONT)
-    fig.savefig(out / "curves.png", dpi=200)
+    figures.save(fig, out / "curves.png")

@@ -7,7 +7,8 @@ from pathlib import Path
 import numpy as np
 from matplotlib.figure import Figure
 
-from experiments.figures import DPI, FONT
+from experiments import figures
+from experiments.figures import FONT
 
 LABELS = {"max": "max pool", "avg": "avg pool", "bn": "max pool\n+ batch norm"}
 
@@ -27,4 +28,4 @@ def plot(results: dict, out: Path) -> None:
     ax.legend(frameon=False, fontsize=FONT, handlelength=1.5)
     ax.tick_params(labelsize=FONT)
     ax.yaxis.label.set_fontsize(FONT)
-    fig.savefig(out / "accuracy.png", dpi=DPI)
+    figures.save(fig, out / "accuracy.png")

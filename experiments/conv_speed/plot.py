@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 from matplotlib.figure import Figure
 
-from fnn import plots
+from experiments import figures
 
 KINDS = ("forward", "forward_backward")
 NAMES = {
@@ -127,4 +127,4 @@ def plot(results: dict, out: Path) -> None:
     if not handles:
         handles, names = axes["forward"].get_legend_handles_labels()
     fig.legend(handles, names, loc="outside lower center", ncol=3, fontsize=8, frameon=False)
-    plots.save(fig, out / "speed.png")
+    figures.save(fig, out / "speed.png")

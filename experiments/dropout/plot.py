@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 from matplotlib.figure import Figure
 
-from fnn import plots
+from experiments import figures
 
 VARIANTS = ("inverted", "unscaled")
 STYLES = {  # colour, line style, marker
@@ -78,4 +78,4 @@ def plot(results: dict, out: Path) -> None:
         ax.xaxis.label.set_size(FONT + 1)
         ax.yaxis.label.set_size(FONT + 1)
         ax.legend(fontsize=FONT, loc="lower left" if ax is ax_gain else "upper left")
-    plots.save(fig, out / "rates.png", dpi=200)
+    figures.save(fig, out / "rates.png")

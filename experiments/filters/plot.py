@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 from matplotlib.figure import Figure
 
-from fnn import plots
+from experiments import figures
 
 
 def _grid(fig, images, columns, cmap, label, axes=None):
@@ -31,7 +31,7 @@ def plot(results: dict, out: Path) -> None:
     fig = Figure(figsize=(6.3, 3.2), layout="constrained")
     _grid(fig, filters, 8, "bwr", "weight")
     fig.suptitle(f"conv1: the {len(filters)} learned 3x3 filters", fontsize=9)
-    plots.save(fig, out / "filters.png")
+    figures.save(fig, out / "filters.png")
     for name, maps in results["feature_maps"].items():
         maps = np.asarray(maps)
         rows = int(np.ceil(len(maps) / 8))
@@ -43,4 +43,4 @@ def plot(results: dict, out: Path) -> None:
         ax.axis("off")
         _grid(maps_fig, maps, 8, "viridis", "activation")
         maps_fig.suptitle(f"{name} + ReLU: {len(maps)} feature maps", fontsize=9)
-        plots.save(fig, out / f"features_{name}.png")
+        figures.save(fig, out / f"features_{name}.png")

@@ -8,8 +8,8 @@ import numpy as np
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 
+from experiments import figures
 from experiments.gradients.run import DTYPES, FLOOR, STENCILS
-from fnn import plots
 
 COLOURS = {"float32": "tab:red", "float64": "tab:blue"}
 STYLES = {"float32": ("o", "-"), "float64": ("s", "--")}
@@ -53,4 +53,4 @@ def plot(results: dict, out: Path) -> None:
         Line2D([], [], color="tab:green", lw=1.5, label="fnn.gradcheck's step"),
     ]
     fig.legend(handles=legend, loc="outside lower center", ncol=3, fontsize=8, frameon=False)
-    plots.save(fig, out / "fd_step.png")
+    figures.save(fig, out / "fd_step.png")

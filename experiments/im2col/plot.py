@@ -8,7 +8,7 @@ import numpy as np
 from matplotlib.figure import Figure
 from matplotlib.patches import Rectangle
 
-from fnn import plots
+from experiments import figures
 
 WINDOW_COLOURS = ("tab:red", "tab:green", "tab:brown", "tab:purple")  # first three windows, and the last
 WINDOW_LINES = ("-", "--", ":", "-.")
@@ -96,4 +96,4 @@ def plot(results: dict, out: Path) -> None:
             )
         ax_counts.set_title("col2im(ones)", fontsize=9)
         ax_counts.set(xticks=[], yticks=[])
-    plots.save(fig, out / "im2col.png")
+    figures.save(fig, out / "im2col.png")

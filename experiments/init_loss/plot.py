@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 from matplotlib.figure import Figure
 
-from fnn import plots
+from experiments import figures
 
 NAMES = {"mlp": "MLP", "cnn": "CNN"}
 TITLES = {"softmax_cross_entropy": "softmax cross-entropy", "multiclass_svm": "multiclass SVM"}
@@ -60,5 +60,5 @@ def plot(results: dict, out: Path) -> None:
         ax.grid(axis="y", alpha=0.3)
     axes[0].set_ylabel("loss before any update", fontsize=9)
     handles, names = axes[0].get_legend_handles_labels()
-    fig.legend(handles, names, loc="outside lower center", ncol=3, fontsize=8, frameon=False)
-    plots.save(fig, out / "init_loss.png")
+    fig.legend(handles, names, loc="outside lower center", ncol=2, fontsize=8, frameon=False)
+    figures.save(fig, out / "init_loss.png")

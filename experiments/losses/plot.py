@@ -15,7 +15,7 @@ import numpy as np
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
-from fnn import plots
+from experiments import figures
 
 NAMES = {"softmax_cross_entropy": "softmax cross-entropy", "multiclass_svm": "multiclass SVM"}
 STYLE = {"softmax_cross_entropy": ("C0", "-", "o"), "multiclass_svm": ("C1", "--", "s")}
@@ -73,4 +73,4 @@ def plot(results: dict, out: Path) -> None:
         ax.yaxis.label.set_size(FONT + 1)
     ax_loss.legend(fontsize=FONT, loc="lower left")
     ax_acc.legend(fontsize=FONT, loc="lower right")
-    plots.save(fig, out / "curves.png", dpi=200)
+    figures.save(fig, out / "curves.png")

@@ -13,9 +13,8 @@ from pathlib import Path
 import numpy as np
 from matplotlib.figure import Figure
 
-from experiments import stats
+from experiments import figures, stats
 from experiments.optimizers.run import best, ok
-from fnn import plots
 
 LABELS = {"sgd": "SGD", "momentum": "momentum", "nesterov": "Nesterov", "rmsprop": "RMSProp", "adam": "Adam"}
 STYLES = {  # colour, line style, marker: told apart in colour and in grey
@@ -26,7 +25,6 @@ STYLES = {  # colour, line style, marker: told apart in colour and in grey
     "adam": ("tab:purple", (0, (5, 1, 1, 1, 1, 1)), "D"),
 }
 FONT = 8  # pt, at print size: every figure here is drawn at the size it is printed
-DPI = 200
 WIDTH = 6.3  # in, the report's text width
 
 
@@ -143,7 +141,7 @@ def _loss_figure(results: dict) -> Figure:
 
 
 def plot(results: dict, out: Path) -> None:
-    plots.save(_sweep_figure(results), out / "lr_sweep.png", dpi=DPI)
-    plots.save(_gap_figure(results), out / "gap.png", dpi=DPI)
-    plots.save(_quadratic_figure(results), out / "quadratic.png", dpi=DPI)
-    plots.save(_loss_figure(results), out / "loss.png", dpi=DPI)
+    figures.save(_sweep_figure(results), out / "lr_sweep.png")
+    figures.save(_gap_figure(results), out / "gap.png")
+    figures.save(_quadratic_figure(results), out / "quadratic.png")
+    figures.save(_loss_figure(results), out / "loss.png")

@@ -8,6 +8,7 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import FixedLocator, NullLocator
 
 from benchmarks.time_to_accuracy import TARGETS
+from experiments import figures
 from experiments.figures import FONT
 
 __all__ = ["plot"]
@@ -47,4 +48,4 @@ def plot(results: dict, out: Path) -> None:
     ax.set_ylabel("test accuracy (%)", fontsize=FONT)
     ax.tick_params(labelsize=FONT)
     ax.legend(fontsize=FONT, loc="lower right")
-    fig.savefig(out / "curves.png", dpi=200)
+    figures.save(fig, out / "curves.png")
