@@ -20,23 +20,30 @@ import pytest
         ("vs_torch", ["--repeats", "1", "--batch-size", "8", "--models", "mlp"]),
         pytest.param("fast_step", ["--repeats", "1", "--batch-size", "8"], marks=pytest.mark.slow),  # 9 models
         pytest.param("train_command", "TINY", marks=pytest.mark.slow),  # two fnn processes: ~8 s
+        pytest.param("best_search", "TINY", marks=pytest.mark.slow),  # two batch-norm CNNs: ~10 s
     ],
 )
 def test_benchmark_prints_one_json_object(name, argv, capsys, tiny_npz):
     import importlib
 
-    if argv == "TINY":  # `fnn train` on the tiny data set
+    if argv == "TINY" and name == "train_command":  # `fnn train` on the tiny data set
         tiny = f"--data {tiny_npz} --validation 50 --batch-size 25 --epochs 1"
         argv = ["--model", "mlp", "--seeds", "1", "--fnn-args", tiny]
+    elif argv == "TINY":
+        argv = ["--data", str(tiny_npz), "--validation", "150", "--epochs", "1", "--trials", "recipe,B_hidden_512"]
     result = importlib.import_module(f"benchmarks.{name}").main(argv)
     printed = json.loads(capsys.readouterr().out)
     assert printed["benchmark"] == name == result["benchmark"]
-    if "skipped" not in printed and name != "train_command":  # vs_torch without PyTorch: why
-        # (train_command's processes are `fnn` commands: they apply fnn's settings themselves)
+    if "skipped" not in printed and name not in ("train_command", "best_search"):  # vs_torch: why
+        # (train_command's processes are `fnn` commands, best_search trains as `fnn` does: both
+        # apply fnn's settings themselves)
         assert "malloc_keeps_freed_memory" in printed and "fnn_compiler_options" in printed
     if name == "train_step":
         cnn = printed["models"]["cnn"]
         assert cnn["speedup_vs_baseline"] > 0 and cnn["speedup_vs_baseline_fnn_options"] > 0
+    if name == "best_search":
+        assert [t["trial"] for t in printed["trials"]] == ["recipe", "B_hidden_512"]
+        assert all(len(t["val"]) == 1 and 0 <= t["test_last_epoch"] <= 1 for t in printed["trials"])
     if name == "fast_step":
         assert printed["speed_vs_recipe"]["recipe (conv impl auto: im2col, xla)"] == 1.0
         assert set(printed["pieces_ms"]) >= {"pool + relu, two layers", "pool + relu, fused"}
