@@ -36,7 +36,11 @@ def variant(impls=("auto", "auto"), channels=(24, 32), kernels=(5, 3)):
     """`small_cnn`'s layers with a convolution impl per layer (small_cnn takes one for both)."""
     stack = []
     for i, (width, k, impl) in enumerate(zip(channels, kernels, impls)):
-        stack += [layers.conv2d(width, k, impl=impl, name=f"conv{i + 1}"), layers.max_pool2d(2), layers.relu()]
+        stack += [
+            layers.conv2d(width, k, impl=impl, name=f"conv{i + 1}"),
+            layers.max_pool2d(2),
+            layers.relu(),
+        ]
     stack += [layers.affine(256, name="affine1"), layers.relu(), layers.affine(10, name="scores")]
     return serial(*stack)
 
@@ -101,7 +105,9 @@ def pool_relu_pieces(batch: int, rng) -> dict:
     @runtime.jit
     def fused(x, dy):
         n, h, w, c = x.shape
-        win = x.reshape(n, h // 2, 2, w // 2, 2, c).transpose(0, 1, 3, 2, 4, 5).reshape(n, h // 2, w // 2, 4, c)
+        win = (
+            x.reshape(n, h // 2, 2, w // 2, 2, c).transpose(0, 1, 3, 2, 4, 5).reshape(n, h // 2, w // 2, 4, c)
+        )
         top, arg = win.max(axis=3), jnp.argmax(win, axis=3)
         through = jnp.where(top > 0, dy, 0)  # ReLU's mask on the pooled value
         routed = jnp.where(jnp.arange(4)[:, None] == arg[:, :, :, None, :], through[:, :, :, None, :], 0)
@@ -119,9 +125,16 @@ def bias_pieces(batch: int, rng) -> dict:
     W = jnp.asarray(rng.standard_normal((5, 5, 1, 24), np.float32))
     b = jnp.asarray(rng.standard_normal(24, np.float32))
     numbers = ("NHWC", "HWIO", "NHWC")
-    with_bias = runtime.jit(lambda x, W, b: lax.conv_general_dilated(x, W, (1, 1), "VALID", dimension_numbers=numbers) + b)
-    without = runtime.jit(lambda x, W: lax.conv_general_dilated(x, W, (1, 1), "VALID", dimension_numbers=numbers))
-    return {"conv1 forward + bias": lambda: with_bias(x, W, b), "conv1 forward, no bias": lambda: without(x, W)}
+    with_bias = runtime.jit(
+        lambda x, W, b: lax.conv_general_dilated(x, W, (1, 1), "VALID", dimension_numbers=numbers) + b
+    )
+    without = runtime.jit(
+        lambda x, W: lax.conv_general_dilated(x, W, (1, 1), "VALID", dimension_numbers=numbers)
+    )
+    return {
+        "conv1 forward + bias": lambda: with_bias(x, W, b),
+        "conv1 forward, no bias": lambda: without(x, W),
+    }
 
 
 def main(argv=None) -> dict:

@@ -18,7 +18,9 @@ import pytest
             "conv", ["--quick", "--repeats", "1"], marks=pytest.mark.slow
         ),  # 9.5 s cold, winograd stages
         ("vs_torch", ["--repeats", "1", "--batch-size", "8", "--models", "mlp"]),
-        pytest.param("fast_step", ["--repeats", "1", "--batch-size", "8"], marks=pytest.mark.slow),  # 9 models
+        pytest.param(
+            "fast_step", ["--repeats", "1", "--batch-size", "8"], marks=pytest.mark.slow
+        ),  # 9 models
         pytest.param("train_command", "TINY", marks=pytest.mark.slow),  # two fnn processes: ~8 s
         pytest.param("best_search", "TINY", marks=pytest.mark.slow),  # two batch-norm CNNs: ~10 s
     ],
@@ -30,7 +32,16 @@ def test_benchmark_prints_one_json_object(name, argv, capsys, tiny_npz):
         tiny = f"--data {tiny_npz} --validation 50 --batch-size 25 --epochs 1"
         argv = ["--model", "mlp", "--seeds", "1", "--fnn-args", tiny]
     elif argv == "TINY":
-        argv = ["--data", str(tiny_npz), "--validation", "150", "--epochs", "1", "--trials", "recipe,B_hidden_512"]
+        argv = [
+            "--data",
+            str(tiny_npz),
+            "--validation",
+            "150",
+            "--epochs",
+            "1",
+            "--trials",
+            "recipe,B_hidden_512",
+        ]
     result = importlib.import_module(f"benchmarks.{name}").main(argv)
     printed = json.loads(capsys.readouterr().out)
     assert printed["benchmark"] == name == result["benchmark"]
@@ -49,6 +60,8 @@ def test_benchmark_prints_one_json_object(name, argv, capsys, tiny_npz):
         assert set(printed["pieces_ms"]) >= {"pool + relu, two layers", "pool + relu, fused"}
     if name == "train_command":
         assert [r["seed"] for r in printed["runs"]["warm"]] == [0]
-        assert printed["runs"]["warm"][0]["cached_programs"] == printed["runs"]["cold"][0]["cached_programs"] > 0
+        assert (
+            printed["runs"]["warm"][0]["cached_programs"] == printed["runs"]["cold"][0]["cached_programs"] > 0
+        )
     if name == "epoch":
         assert printed["models"]["cnn"]["faster"] in ("scan", "step") and printed["peak_rss_mib"] > 0
