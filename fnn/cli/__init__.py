@@ -86,9 +86,9 @@ def keep_compiled_programs() -> str | None:
     ones (the same model, batch size and jax) loads them instead of compiling again: 5.4 s of
     a 15.5 s `fnn train --model fast` (benchmarks/RESULTS.md, "Compiled programs kept on disk").
 
-    The folder is $FNN_COMPILE_CACHE, else ($XDG_CACHE_HOME or ~/.cache)/fnn/xla. It grows by
-    about 1 MB per model and batch size and may be deleted at any time; it has no size cap
-    (JAX's cap needs the `filelock` package, which is not a dependency of fnn).
+    The folder is $FNN_COMPILE_CACHE, else ($XDG_CACHE_HOME or ~/.cache)/fnn/xla. It grows
+    with each model and batch size (0.4 MB for `fast`) and may be deleted at any time; it has
+    no size cap (JAX's cap needs the `filelock` package, not a dependency of fnn).
     FNN_COMPILE_CACHE=off turns it off. A JAX cache folder already configured
     (JAX_COMPILATION_CACHE_DIR, or a program that calls `main`) is left as it is. Returns the
     folder in use, or None (off, or it cannot be created: the command then compiles as it
