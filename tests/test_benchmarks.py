@@ -21,33 +21,35 @@ import pytest
         pytest.param(
             "fast_step", ["--repeats", "1", "--batch-size", "8"], marks=pytest.mark.slow
         ),  # 9 models
-        pytest.param("train_command", "TINY", marks=pytest.mark.slow),  # two fnn processes: ~8 s
-        pytest.param("best_search", "TINY", marks=pytest.mark.slow),  # two batch-norm CNNs: ~10 s
+        pytest.param(  # two fnn processes on the tiny data set: ~8 s
+            "train_command",
+            lambda tiny: [
+                *"--model mlp --seeds 1 --fnn-args".split(),
+                f"--data {tiny} --validation 50 --batch-size 25 --epochs 1",
+            ],
+            marks=pytest.mark.slow,
+        ),
+        pytest.param(  # two batch-norm CNNs on the tiny data set: ~10 s
+            "best_search",
+            lambda tiny: [
+                "--data",
+                str(tiny),
+                *"--validation 150 --epochs 1 --trials recipe,B_hidden_512".split(),
+            ],
+            marks=pytest.mark.slow,
+        ),
     ],
 )
 def test_benchmark_prints_one_json_object(name, argv, capsys, tiny_npz):
     import importlib
 
-    if argv == "TINY" and name == "train_command":  # `fnn train` on the tiny data set
-        tiny = f"--data {tiny_npz} --validation 50 --batch-size 25 --epochs 1"
-        argv = ["--model", "mlp", "--seeds", "1", "--fnn-args", tiny]
-    elif argv == "TINY":
-        argv = [
-            "--data",
-            str(tiny_npz),
-            "--validation",
-            "150",
-            "--epochs",
-            "1",
-            "--trials",
-            "recipe,B_hidden_512",
-        ]
+    argv = argv(tiny_npz) if callable(argv) else argv  # the benchmarks that train read tiny data
     result = importlib.import_module(f"benchmarks.{name}").main(argv)
     printed = json.loads(capsys.readouterr().out)
     assert printed["benchmark"] == name == result["benchmark"]
-    if "skipped" not in printed and name not in ("train_command", "best_search"):  # vs_torch: why
-        # (train_command's processes are `fnn` commands, best_search trains as `fnn` does: both
-        # apply fnn's settings themselves)
+    # vs_torch without PyTorch prints only why it skipped; train_command and best_search record no
+    # process settings (the `fnn` processes it starts, and best_search itself, apply fnn's own)
+    if "skipped" not in printed and name not in ("train_command", "best_search"):
         assert "malloc_keeps_freed_memory" in printed and "fnn_compiler_options" in printed
     if name == "train_step":
         cnn = printed["models"]["cnn"]
