@@ -1,8 +1,11 @@
 import jax
 import jax.numpy as jnp
+import numpy as np
 import pytest
 
 from fnn import models
+from fnn.gradcheck import TOLERANCE
+from fnn.losses import softmax_cross_entropy
 
 
 @pytest.mark.parametrize("name", sorted(models.MODELS))
@@ -14,6 +17,60 @@ def test_models_map_images_to_ten_scores(name):
     assert y.shape == (3, 10)
     has_bn = any("mean" in s for s in state if s)
     assert has_bn == (name in ("cnn-bn", "best"))
+
+
+@pytest.mark.parametrize("name", sorted(models.MODELS))
+def test_each_models_hand_chained_backward_equals_jax_grad(name, x64):
+    """Every ready model, built as its recipe builds it (dropout on), in training mode."""
+    model = models.MODELS[name](drop_rate=models.RECIPES[name].drop_rate)
+    _, params, state = model.init(jax.random.key(0), models.INPUT_SHAPE)
+    rng = np.random.default_rng(len(name))
+    x = jnp.asarray(rng.normal(size=(3, *models.INPUT_SHAPE)))
+    labels = jnp.asarray(rng.integers(0, 10, 3))
+    key = jax.random.key(1)
+
+    def loss(p):
+        return softmax_cross_entropy(model.apply(p, state, x, train=True, key=key)[0], labels)[0]
+
+    @jax.jit
+    def both(params):
+        scores, _, cache = model.apply(params, state, x, train=True, key=key)
+        return model.backward(params, cache, softmax_cross_entropy(scores, labels)[1])[1], jax.grad(loss)(
+            params
+        )
+
+    manual, auto = both(params)
+    # NOTE: biases feeding batch norm have a zero gradient; compare against the largest one.
+    scale = max(float(jnp.abs(a).max()) for a in jax.tree.leaves(auto))
+    for m, a in zip(jax.tree.leaves(manual), jax.tree.leaves(auto)):
+        assert float(jnp.abs(m - a).max()) <= TOLERANCE * max(float(jnp.abs(a).max()), 1e-3 * scale)
+
+
+def test_best_architecture_has_an_extra_padded_3x3_conv_after_each_pooled_block():
+    model = models.MODELS["best"]()
+    _, params, _ = model.init(jax.random.key(0), models.INPUT_SHAPE)
+    assert [layer.name for layer in model.children if layer.kind == "conv2d"] == [
+        "conv1",
+        "conv1b",
+        "conv2",
+        "conv2b",
+    ]
+    shapes = [p["W"].shape for p in params if "W" in p]
+    assert shapes == [
+        (5, 5, 1, 32),
+        (3, 3, 32, 32),
+        (5, 5, 32, 64),
+        (3, 3, 64, 64),
+        (4 * 4 * 64, 256),
+        (256, 10),
+    ]
+    assert sum(x.size for x in jax.tree.leaves(params)) == 364_138
+    two = models.small_cnn(extra_convs=2)
+    assert [layer.name for layer in two.children if layer.kind == "conv2d"][:3] == [
+        "conv1",
+        "conv1b",
+        "conv1c",
+    ]
 
 
 def test_cnn_architecture_and_parameter_count():
