@@ -1,5 +1,5 @@
-"""Candidate changes to the `best` recipe, one training run each on one seed: what the next
-search should start from. Prints JSON: per trial the training seconds (fit: compilation and
+"""Candidate changes to the `best` recipe as it was before this search (the network without
+`extra_convs`, commit f2db71c), one training run each on one seed; trial G became the recipe. Prints JSON: per trial the training seconds (fit: compilation and
 validation included), the test accuracy of the best-validation epoch (what the recipe
 reports) and of the last epoch, and the validation and training accuracy of every epoch.
 
@@ -25,8 +25,8 @@ BASE = models.RECIPES["best"]
 AFFINE = models.AUGMENTATIONS[BASE.augment]
 # `best`'s network when the search ran; trial G's is models.MODELS["best"] now.
 MODEL = {"channels": (32, 64), "kernels": (5, 5), "batch_norm": True}
-TRIALS = {  # each: what differs from the recipe
-    "recipe": {},
+TRIALS = {  # each: what differs from that network and the recipe's settings
+    "recipe": {},  # the network above with the recipe's settings
     "A_45_epochs": {"recipe": {"epochs": 45}},
     "B_hidden_512": {"model": {"hidden": 512}},
     "C_mild_affine": {"augment": {"rotation": 10.0, "scale": 0.1, "shift": 0.1}},

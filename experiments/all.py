@@ -4,9 +4,10 @@ builds REPORT.pdf and SUPPLEMENT.pdf.
 
     python -m experiments.all [--quick | --replot] [--results DIR] [--only a,b] [--readme README.md]
 
-In full about 30 minutes on a 2-core CPU (each experiment prints its own time). --quick runs
-every experiment's reduced version (and leaves the README alone); --replot trains nothing and
-redraws every experiment's figures from its results.json (`python -m experiments.<name> --replot`).
+In full about 97 minutes on a 2-core CPU, 56 of them `best`'s (each experiment prints its own
+time). --quick runs every experiment's reduced version (and leaves the README alone); --replot
+trains nothing and redraws every experiment's figures from its results.json
+(`python -m experiments.<name> --replot`).
 """
 
 from __future__ import annotations

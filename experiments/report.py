@@ -291,7 +291,7 @@ def gather(found: dict[str, dict]) -> Facts:
 
 def _layer_name(name: str, kind: str) -> str:
     """`name`, with its kind when the name does not say it: "scores (affine)", "conv1"."""
-    base = name.rstrip("0123456789")
+    base = re.sub(r"\d+[a-z]?$", "", name)  # conv1, conv1b -> conv
     return name if kind.startswith(base) or base.startswith(kind) else f"{name} ({kind})"
 
 

@@ -49,12 +49,18 @@ def test_each_models_hand_chained_backward_equals_jax_grad(name, x64):
 def test_best_architecture_has_an_extra_padded_3x3_conv_after_each_pooled_block():
     model = models.MODELS["best"]()
     _, params, _ = model.init(jax.random.key(0), models.INPUT_SHAPE)
-    assert [layer.name for layer in model.children if layer.kind == "conv2d"] == [
-        "conv1",
-        "conv1b",
-        "conv2",
-        "conv2b",
+    block = ["conv2d", "batch_norm", "max_pool2d", "relu", "conv2d", "batch_norm", "relu"]
+    assert [layer.kind for layer in model.children] == [
+        *block,
+        *block,
+        "affine",
+        "batch_norm",
+        "relu",
+        "affine",
     ]
+    convs = [layer for layer in model.children if layer.kind == "conv2d"]
+    assert [c.name for c in convs] == ["conv1", "conv1b", "conv2", "conv2b"]
+    assert [dict(c.kwargs).get("padding", 0) for c in convs] == [0, 1, 0, 1]
     shapes = [p["W"].shape for p in params if "W" in p]
     assert shapes == [
         (5, 5, 1, 32),

@@ -30,8 +30,8 @@ def facts(results: dict) -> dict:
 
 CLAIMS = {
     # the goal was 99.6% or more, mean of 3 seeds, in at most 15 minutes of training a run
-    "below_99_6": lambda f: f["affine"]["accuracy"]["mean"] < 99.6,
+    "at_least_99_6": lambda f: f["affine"]["accuracy"]["mean"] >= 99.6,
     "within_15_minutes": lambda f: f["affine"]["longest_minutes"] <= 15.0,
-    "augmentation_no_reliable_difference": lambda f: f["gain"]["lo"] <= 0 <= f["gain"]["hi"],
-    "arms_cross": lambda f: f["gain"]["min"] < 0 < f["gain"]["max"],
+    "augmentation_helps": lambda f: f["gain"]["lo"] > 0,
+    "augmentation_ahead_every_seed": lambda f: f["gain"]["min"] > 0,
 }
