@@ -1,5 +1,6 @@
 """The measured recipes reach their targets on the full MNIST (slow: minutes each on 2 cores;
-`best` about 12 beside the other slow tests). Each floor sits a little under the recipe's measured mean (README, Recipes)."""
+`best` about 12 beside the other slow tests). Each floor sits a little under the recipe's
+measured mean (README, Recipes)."""
 
 import json
 
