@@ -1,7 +1,8 @@
 """Candidate changes to the `best` recipe as it was before this search (the network without
-`extra_convs`, commit f2db71c), one training run each on one seed; trial G became the recipe. Prints JSON: per trial the training seconds (fit: compilation and
-validation included), the test accuracy of the best-validation epoch (what the recipe
-reports) and of the last epoch, and the validation and training accuracy of every epoch.
+`extra_convs`, commit f2db71c), one training run each on one seed; trial G became the recipe.
+Prints JSON: per trial the training seconds (fit: compilation and validation included), the
+test accuracy of the best-validation epoch (what the recipe reports) and of the last epoch, and
+the validation and training accuracy of every epoch.
 
 One seed cannot separate differences of about 0.1 point (the recipe's sd over seeds is
 0.04-0.08): a trial that looks better is a candidate for a run over seeds, not a result.

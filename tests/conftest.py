@@ -39,6 +39,30 @@ def x64():
         yield
 
 
+def assert_backward_equals_jax_grad(model, params, state, x, labels, *, train, key):
+    """The network's hand-chained backward of the cross-entropy loss equals jax.grad of it, leaf
+    by leaf, to fnn.gradcheck's float64 tolerance (call inside the x64 fixture)."""
+    import jax.numpy as jnp
+
+    from fnn.gradcheck import TOLERANCE
+    from fnn.losses import softmax_cross_entropy
+
+    def loss(p):
+        return softmax_cross_entropy(model.apply(p, state, x, train=train, key=key)[0], labels)[0]
+
+    @jax.jit  # one compilation instead of hundreds of eager ops
+    def both(params):
+        scores, _, cache = model.apply(params, state, x, train=train, key=key)
+        _, dscores = softmax_cross_entropy(scores, labels)
+        return model.backward(params, cache, dscores)[1], jax.grad(loss)(params)
+
+    manual, auto = both(params)
+    # NOTE: biases feeding batch norm have a zero gradient; compare against the largest one.
+    scale = max(float(jnp.abs(a).max()) for a in jax.tree.leaves(auto))
+    for m, a in zip(jax.tree.leaves(manual), jax.tree.leaves(auto), strict=True):
+        assert float(jnp.abs(m - a).max()) <= TOLERANCE * max(float(jnp.abs(a).max()), 1e-3 * scale)
+
+
 def synthetic_arrays(n_train=300, n_test=100, seed=0):
     """Learnable fake MNIST as uint8 rows of 784: each class lights its own 4-pixel-wide band."""
     import numpy as np

@@ -5,10 +5,11 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
+from conftest import assert_backward_equals_jax_grad
 
 import fnn
 from fnn import layers
-from fnn.gradcheck import TOLERANCE, check_layer, distinct_inputs
+from fnn.gradcheck import check_layer, distinct_inputs
 from fnn.losses import softmax_cross_entropy
 
 
@@ -40,23 +41,7 @@ def test_whole_network_manual_gradient_equals_jax_grad_of_the_loss(impl, train, 
     _, params, state = model.init(jax.random.key(0), (8, 7, 2))
     x = jnp.asarray(distinct_inputs(rng, (5, 8, 7, 2)))
     labels = jnp.asarray(rng.integers(0, 3, 5))
-    key = jax.random.key(1)
-
-    def loss(p):
-        scores, _, _ = model.apply(p, state, x, train=train, key=key)
-        return softmax_cross_entropy(scores, labels)[0]
-
-    @jax.jit  # one compilation instead of hundreds of eager ops
-    def both(params):
-        scores, _, cache = model.apply(params, state, x, train=train, key=key)
-        _, dscores = softmax_cross_entropy(scores, labels)
-        return model.backward(params, cache, dscores)[1], jax.grad(loss)(params)
-
-    manual, auto = both(params)
-    # NOTE: biases feeding batch norm have a zero gradient; compare against the largest one.
-    scale = max(float(jnp.abs(a).max()) for a in jax.tree.leaves(auto))
-    for m, a in zip(jax.tree.leaves(manual), jax.tree.leaves(auto)):
-        assert float(jnp.abs(m - a).max()) <= TOLERANCE * max(float(jnp.abs(a).max()), 1e-3 * scale)
+    assert_backward_equals_jax_grad(model, params, state, x, labels, train=train, key=jax.random.key(1))
 
 
 def test_serial_is_a_layer_and_passes_gradcheck():

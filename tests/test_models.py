@@ -2,10 +2,9 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
+from conftest import assert_backward_equals_jax_grad
 
 from fnn import models
-from fnn.gradcheck import TOLERANCE
-from fnn.losses import softmax_cross_entropy
 
 
 @pytest.mark.parametrize("name", sorted(models.MODELS))
@@ -27,23 +26,7 @@ def test_each_models_hand_chained_backward_equals_jax_grad(name, x64):
     rng = np.random.default_rng(len(name))
     x = jnp.asarray(rng.normal(size=(3, *models.INPUT_SHAPE)))
     labels = jnp.asarray(rng.integers(0, 10, 3))
-    key = jax.random.key(1)
-
-    def loss(p):
-        return softmax_cross_entropy(model.apply(p, state, x, train=True, key=key)[0], labels)[0]
-
-    @jax.jit
-    def both(params):
-        scores, _, cache = model.apply(params, state, x, train=True, key=key)
-        return model.backward(params, cache, softmax_cross_entropy(scores, labels)[1])[1], jax.grad(loss)(
-            params
-        )
-
-    manual, auto = both(params)
-    # NOTE: biases feeding batch norm have a zero gradient; compare against the largest one.
-    scale = max(float(jnp.abs(a).max()) for a in jax.tree.leaves(auto))
-    for m, a in zip(jax.tree.leaves(manual), jax.tree.leaves(auto)):
-        assert float(jnp.abs(m - a).max()) <= TOLERANCE * max(float(jnp.abs(a).max()), 1e-3 * scale)
+    assert_backward_equals_jax_grad(model, params, state, x, labels, train=True, key=jax.random.key(1))
 
 
 def test_best_architecture_has_an_extra_padded_3x3_conv_after_each_pooled_block():
