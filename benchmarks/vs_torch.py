@@ -10,36 +10,43 @@ threads. The contenders alternate; medians of ms per training step. Prints JSON.
 from __future__ import annotations
 
 import argparse
+import inspect
 import os
 
+import jax
 import jax.numpy as jnp
 import numpy as np
 
 from benchmarks.common import add_malloc_flag, alternate, emit, setup
 from fnn import models, optim
 from fnn.losses import softmax_cross_entropy
+from fnn.models.architectures import small_cnn
 from fnn.step import init_train_state, make_train_step
 
 
 def torch_model(torch, name: str):
+    """PyTorch's twin of `fnn.models.MODELS[name]` (main() checks that the sizes agree)."""
     nn = torch.nn
     if name == "mlp":
         return nn.Sequential(
             nn.Flatten(), nn.Linear(784, 512), nn.ReLU(), nn.Linear(512, 256), nn.ReLU(), nn.Linear(256, 10)
         )
-    if name == "fast":  # fnn.models.small_cnn
+    if name == "fast":  # fnn.models.small_cnn's defaults
+        c1, c2 = inspect.signature(small_cnn).parameters["channels"].default
         return nn.Sequential(
-            nn.Conv2d(1, 24, 5),
+            nn.Conv2d(1, c1, 5),
             nn.MaxPool2d(2),
             nn.ReLU(),
-            nn.Conv2d(24, 32, 3),
+            nn.Conv2d(c1, c2, 3),
             nn.MaxPool2d(2),
             nn.ReLU(),
             nn.Flatten(),
-            nn.Linear(800, 256),
+            nn.Linear(25 * c2, 256),
             nn.ReLU(),
             nn.Linear(256, 10),
         )
+    if name not in ("cnn", "cnn-bn"):
+        raise ValueError(f"no PyTorch twin of {name!r}: choose from mlp, cnn, cnn-bn, fast")
     bn = name == "cnn-bn"
 
     def block(c_in, c_out):
@@ -59,6 +66,10 @@ def torch_model(torch, name: str):
         nn.ReLU(),
         nn.Linear(128, 10),
     )
+
+
+def fnn_size(params) -> int:
+    return sum(int(np.size(leaf)) for leaf in jax.tree.leaves(params))
 
 
 def main(argv=None) -> dict:
@@ -101,6 +112,9 @@ def main(argv=None) -> dict:
             return value
 
         net = torch_model(torch, name)
+        sizes = (fnn_size(holder[0].params), sum(p.numel() for p in net.parameters()))
+        if sizes[0] != sizes[1]:
+            raise SystemExit(f"vs_torch: {name}: fnn has {sizes[0]} parameters, PyTorch's twin {sizes[1]}")
         torch_opt = torch.optim.SGD(net.parameters(), lr=0.01, momentum=0.9)
         loss_fn = torch.nn.CrossEntropyLoss()
 

@@ -38,6 +38,15 @@ import pytest
             ],
             marks=pytest.mark.slow,
         ),
+        pytest.param(  # two small CNNs on the tiny data set: ~6 s
+            "fast_search",
+            lambda tiny: [
+                "--data",
+                str(tiny),
+                *"--validation 50 --batch-size 25 --seeds 2 --trials channels_16_32".split(),
+            ],
+            marks=pytest.mark.slow,
+        ),
     ],
 )
 def test_benchmark_prints_one_json_object(name, argv, capsys, tiny_npz):
@@ -47,9 +56,9 @@ def test_benchmark_prints_one_json_object(name, argv, capsys, tiny_npz):
     result = importlib.import_module(f"benchmarks.{name}").main(argv)
     printed = json.loads(capsys.readouterr().out)
     assert printed["benchmark"] == name == result["benchmark"]
-    # vs_torch without PyTorch prints only why it skipped; train_command and best_search record no
-    # process settings (the `fnn` processes it starts, and best_search itself, apply fnn's own)
-    if "skipped" not in printed and name not in ("train_command", "best_search"):
+    # vs_torch without PyTorch prints only why it skipped; train_command and the searches record no
+    # process settings (the `fnn` processes it starts, and the searches themselves, apply fnn's own)
+    if "skipped" not in printed and name not in ("train_command", "best_search", "fast_search"):
         assert "malloc_keeps_freed_memory" in printed and "fnn_compiler_options" in printed
     if name == "train_step":
         cnn = printed["models"]["cnn"]
@@ -57,6 +66,10 @@ def test_benchmark_prints_one_json_object(name, argv, capsys, tiny_npz):
     if name == "best_search":
         assert [t["trial"] for t in printed["trials"]] == ["recipe", "B_hidden_512"]
         assert all(len(t["val"]) == 1 and 0 <= t["test_last_epoch"] <= 1 for t in printed["trials"])
+    if name == "fast_search":
+        (trial,) = printed["trials"]
+        assert [r["seed"] for r in trial["runs"]] == [0, 1] and printed["recipe"]["batch_size"] == 25
+        assert trial["mean_test_accuracy"] == pytest.approx(sum(r["test_accuracy"] for r in trial["runs"]) / 2)
     if name == "fast_step":
         assert printed["speed_vs_recipe"]["recipe (conv impl auto: im2col, xla)"] == 1.0
         assert set(printed["pieces_ms"]) >= {"pool + relu, two layers", "pool + relu, fused"}
