@@ -13,7 +13,7 @@ import pkgutil
 from fnn import layers, losses
 from fnn.layer import Layer, serial, summary, with_manual_vjp
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
 __all__ = ["Layer", "serial", "summary", "with_manual_vjp", "layers", "losses", "__version__"]
 
 

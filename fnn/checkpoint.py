@@ -121,7 +121,8 @@ def _write_pair(npz: Path, npz_data: bytes, json_data: bytes) -> None:
 
 
 def save(path: str | os.PathLike, tree: Any, meta: dict | None = None) -> Path:
-    """Write `tree` and JSON-serialisable `meta` to `path` (.npz) and `path` with .json.
+    """Write `tree` and JSON-serialisable `meta` to `path` (.npz) and `path` with .json; the
+    metadata also records the fnn version that wrote it (`"fnn_version"`).
 
     Returns:
         `path`, as a Path.
@@ -130,7 +131,7 @@ def save(path: str | os.PathLike, tree: Any, meta: dict | None = None) -> Path:
     """
     path = Path(path)
     arrays = _flatten(tree)
-    full_meta = {"format": FORMAT, "arrays": sorted(arrays), **(meta or {})}
+    full_meta = {"format": FORMAT, "arrays": sorted(arrays), "fnn_version": _version(), **(meta or {})}
     buffer = io.BytesIO()
     np.savez(buffer, **arrays, **{_META: np.frombuffer(json.dumps(full_meta).encode(), np.uint8)})
     _write_pair(path, buffer.getvalue(), json.dumps(full_meta, indent=1).encode())
@@ -224,6 +225,21 @@ def _open(path: Path, require: Sequence[str] = ()) -> tuple[dict[str, np.ndarray
     return arrays, meta
 
 
+def _version() -> str:
+    from fnn import __version__
+
+    return __version__
+
+
+def _other_version(meta: dict) -> str:
+    """Why a checkpoint may not fit, when another fnn version wrote it (the recipes' networks
+    change between versions), or "" when this one did."""
+    written = meta.get("fnn_version", "0.1.0")  # 0.1.0 recorded no version
+    if written == _version():
+        return ""
+    return f"; it was written by fnn {written} and this is fnn {_version()}, whose network may differ: train it again"
+
+
 def read_meta(path: str | os.PathLike, *, require: Sequence[str] = ()) -> dict:
     """The metadata of a checkpoint, without a template.
 
@@ -251,7 +267,7 @@ def load(path: str | os.PathLike, template: Any, *, require: Sequence[str] = ())
         if value.shape != expected.shape or value.dtype != expected.dtype:
             raise CheckpointError(
                 f"{path}: does not fit this model: {name} is {value.dtype}{list(value.shape)}, "
-                f"expected {expected.dtype}{list(expected.shape)}"
+                f"expected {expected.dtype}{list(expected.shape)}{_other_version(meta)}"
             )
         leaves.append(jax.random.wrap_key_data(value) if _is_key(leaf) else jax.numpy.asarray(value))
     return jax.tree.unflatten(jax.tree.structure(template), leaves), meta

@@ -1,5 +1,7 @@
 import errno
+import json
 import os
+import re
 import stat
 
 import jax
@@ -41,10 +43,30 @@ def test_truncated_foreign_and_mismatched_checkpoints_are_refused(tmp_path):
     good = checkpoint.save(tmp_path / "g.npz", tree())
     other = tree()
     other["params"][0]["W"] = jnp.zeros((3, 3))
-    with pytest.raises(CheckpointError, match=r"does not fit.*W"):
+    with pytest.raises(CheckpointError, match=r"does not fit.*W") as refused:
         checkpoint.load(good, other)
+    assert "written by" not in str(refused.value)  # this version wrote it: the shapes say it all
     with pytest.raises(CheckpointError, match="no checkpoint"):
         checkpoint.load(tmp_path / "missing.npz", tree())
+
+
+@pytest.mark.parametrize("written, recorded", [("0.1.0", None), ("0.0.9", "0.0.9")])
+def test_a_mismatch_names_the_fnn_version_that_wrote_the_checkpoint(tmp_path, written, recorded):
+    import fnn
+
+    path = checkpoint.save(tmp_path / "c.npz", tree())
+    assert checkpoint.read_meta(path)["fnn_version"] == fnn.__version__
+    meta = checkpoint.read_meta(path)
+    if recorded is None:  # 0.1.0 wrote no version
+        del meta["fnn_version"]
+    else:
+        meta["fnn_version"] = recorded
+    raw_checkpoint(path, json.dumps(meta).encode())
+    other = tree()
+    other["params"][0]["W"] = jnp.zeros((3, 3))
+    message = f"written by fnn {written} and this is fnn {fnn.__version__}"
+    with pytest.raises(CheckpointError, match=re.escape(message)):
+        checkpoint.load(path, other)
 
 
 def raw_checkpoint(path, meta_bytes):
