@@ -1,6 +1,6 @@
 """The levers on the `fast` recipe's train step, side by side in one run: the convolution impl
-of each layer, channel counts and kernel sizes (speed only: the accuracy of another
-architecture is not measured here), and PyTorch eager on the recipe's own architecture when
+of each layer, channel counts and kernel sizes (speed only: `benchmarks.fast_search` measures
+the accuracy of the other shapes), and PyTorch eager on the recipe's own architecture when
 it is importable. Then two pieces alone: max pool + ReLU as fnn's two layers against one
 fused pass (the routing of the gradient written once), and the first convolution with its
 bias add and without. Prints JSON.

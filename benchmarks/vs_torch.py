@@ -24,8 +24,21 @@ from fnn.models.architectures import small_cnn
 from fnn.step import init_train_state, make_train_step
 
 
+TWINS = ("mlp", "cnn", "cnn-bn", "fast")  # the models torch_model builds
+
+
 def torch_model(torch, name: str):
-    """PyTorch's twin of `fnn.models.MODELS[name]` (main() checks that the sizes agree)."""
+    """PyTorch's twin of `fnn.models.MODELS[name]`, checked to have as many parameters."""
+    net = _twin(torch, name)
+    _, params, _ = models.MODELS[name]().init(jax.random.key(0), (28, 28, 1))
+    ours = sum(int(np.size(leaf)) for leaf in jax.tree.leaves(params))
+    theirs = sum(p.numel() for p in net.parameters())
+    if ours != theirs:
+        raise ValueError(f"{name}: fnn's model has {ours} parameters, PyTorch's twin {theirs}")
+    return net
+
+
+def _twin(torch, name: str):
     nn = torch.nn
     if name == "mlp":
         return nn.Sequential(
@@ -45,8 +58,8 @@ def torch_model(torch, name: str):
             nn.ReLU(),
             nn.Linear(256, 10),
         )
-    if name not in ("cnn", "cnn-bn"):
-        raise ValueError(f"no PyTorch twin of {name!r}: choose from mlp, cnn, cnn-bn, fast")
+    if name not in TWINS:
+        raise ValueError(f"no PyTorch twin of {name!r}: choose from {', '.join(TWINS)}")
     bn = name == "cnn-bn"
 
     def block(c_in, c_out):
@@ -68,10 +81,6 @@ def torch_model(torch, name: str):
     )
 
 
-def fnn_size(params) -> int:
-    return sum(int(np.size(leaf)) for leaf in jax.tree.leaves(params))
-
-
 def main(argv=None) -> dict:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.vs_torch", description=__doc__)
     parser.add_argument("--batch-size", type=int, default=64)
@@ -79,6 +88,9 @@ def main(argv=None) -> dict:
     parser.add_argument("--models", default="mlp,cnn,cnn-bn,fast")
     add_malloc_flag(parser)
     args = parser.parse_args(argv)
+    names = args.models.split(",")
+    if unknown := sorted(set(names) - set(TWINS)):
+        parser.error(f"no PyTorch twin of {', '.join(unknown)}; choose from {', '.join(TWINS)}")
     try:
         import torch
     except ImportError as e:
@@ -101,7 +113,7 @@ def main(argv=None) -> dict:
         "batch_size": args.batch_size,
         "models": {},
     }
-    for name in args.models.split(","):
+    for name in names:
         model = models.MODELS[name]()
         opt = optim.momentum(0.01)
         step = make_train_step(model, softmax_cross_entropy, opt)
@@ -112,9 +124,6 @@ def main(argv=None) -> dict:
             return value
 
         net = torch_model(torch, name)
-        sizes = (fnn_size(holder[0].params), sum(p.numel() for p in net.parameters()))
-        if sizes[0] != sizes[1]:
-            raise SystemExit(f"vs_torch: {name}: fnn has {sizes[0]} parameters, PyTorch's twin {sizes[1]}")
         torch_opt = torch.optim.SGD(net.parameters(), lr=0.01, momentum=0.9)
         loss_fn = torch.nn.CrossEntropyLoss()
 

@@ -131,7 +131,7 @@ def save(path: str | os.PathLike, tree: Any, meta: dict | None = None) -> Path:
     """
     path = Path(path)
     arrays = _flatten(tree)
-    full_meta = {"format": FORMAT, "arrays": sorted(arrays), "fnn_version": _version(), **(meta or {})}
+    full_meta = {**(meta or {}), "format": FORMAT, "arrays": sorted(arrays), "fnn_version": _version()}
     buffer = io.BytesIO()
     np.savez(buffer, **arrays, **{_META: np.frombuffer(json.dumps(full_meta).encode(), np.uint8)})
     _write_pair(path, buffer.getvalue(), json.dumps(full_meta, indent=1).encode())
@@ -261,7 +261,7 @@ def load(path: str | os.PathLike, template: Any, *, require: Sequence[str] = ())
     for tpath, leaf in jax.tree_util.tree_leaves_with_path(template):
         name = jax.tree_util.keystr(tpath)
         if name not in arrays:
-            raise CheckpointError(f"{path}: does not fit this model: no array {name}")
+            raise CheckpointError(f"{path}: does not fit this model: no array {name}{_other_version(meta)}")
         value = arrays[name]
         expected = np.asarray(jax.random.key_data(leaf) if _is_key(leaf) else leaf)
         if value.shape != expected.shape or value.dtype != expected.dtype:

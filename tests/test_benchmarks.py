@@ -80,3 +80,28 @@ def test_benchmark_prints_one_json_object(name, argv, capsys, tiny_npz):
         )
     if name == "epoch":
         assert printed["models"]["cnn"]["faster"] in ("scan", "step") and printed["peak_rss_mib"] > 0
+
+
+def test_vs_torch_refuses_a_model_without_a_pytorch_twin(capsys):
+    from benchmarks import vs_torch
+
+    with pytest.raises(SystemExit) as refused:
+        vs_torch.main(["--models", "fast,best"])
+    assert refused.value.code == 2 and "no PyTorch twin of best" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("name", ["mlp", "cnn", "cnn-bn", "fast"])
+def test_each_pytorch_twin_has_as_many_parameters_as_fnns_model(name, monkeypatch):
+    import jax
+    import numpy as np
+
+    from benchmarks import vs_torch
+    from fnn import models
+
+    torch = pytest.importorskip("torch")
+    _, params, _ = models.MODELS[name]().init(jax.random.key(0), (28, 28, 1))
+    net = vs_torch.torch_model(torch, name)
+    assert sum(p.numel() for p in net.parameters()) == sum(np.size(p) for p in jax.tree.leaves(params))
+    monkeypatch.setattr(vs_torch, "_twin", lambda torch, name: torch.nn.Linear(784, 10))
+    with pytest.raises(ValueError, match="PyTorch's twin 7850"):
+        vs_torch.torch_model(torch, name)

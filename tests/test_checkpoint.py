@@ -51,22 +51,32 @@ def test_truncated_foreign_and_mismatched_checkpoints_are_refused(tmp_path):
 
 
 @pytest.mark.parametrize("written, recorded", [("0.1.0", None), ("0.0.9", "0.0.9")])
-def test_a_mismatch_names_the_fnn_version_that_wrote_the_checkpoint(tmp_path, written, recorded):
+@pytest.mark.parametrize("change", ["shape", "missing"])
+def test_a_mismatch_names_the_fnn_version_that_wrote_the_checkpoint(tmp_path, written, recorded, change):
     import fnn
 
-    path = checkpoint.save(tmp_path / "c.npz", tree())
-    assert checkpoint.read_meta(path)["fnn_version"] == fnn.__version__
-    meta = checkpoint.read_meta(path)
+    meta = checkpoint.read_meta(checkpoint.save(tmp_path / "c.npz", tree()))
     if recorded is None:  # 0.1.0 wrote no version
         del meta["fnn_version"]
     else:
         meta["fnn_version"] = recorded
-    raw_checkpoint(path, json.dumps(meta).encode())
+    path = raw_checkpoint(tmp_path / "c.npz", json.dumps(meta).encode())
     other = tree()
-    other["params"][0]["W"] = jnp.zeros((3, 3))
+    if change == "shape":
+        other["params"][0]["W"] = jnp.zeros((3, 3))
+    else:
+        other["params"][1]["W"] = jnp.zeros(3)  # a layer the checkpoint does not have
     message = f"written by fnn {written} and this is fnn {fnn.__version__}"
     with pytest.raises(CheckpointError, match=re.escape(message)):
         checkpoint.load(path, other)
+
+
+def test_save_records_its_own_version_over_the_callers(tmp_path):
+    import fnn
+
+    path = checkpoint.save(tmp_path / "c.npz", tree(), {"fnn_version": "0.0.9", "format": "x", "epoch": 1})
+    meta = checkpoint.read_meta(path)
+    assert (meta["fnn_version"], meta["format"], meta["epoch"]) == (fnn.__version__, checkpoint.FORMAT, 1)
 
 
 def raw_checkpoint(path, meta_bytes):

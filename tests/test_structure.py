@@ -207,3 +207,12 @@ def test_importing_fnn_never_changes_matplotlibs_backend():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT)
     assert out.stdout.strip() == "svg"
+
+
+def test_pyproject_and_the_package_agree_on_the_version():
+    import tomllib
+
+    import fnn
+
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    assert project["version"] == fnn.__version__  # checkpoints record fnn.__version__

@@ -3,7 +3,7 @@
 - `mlp`: flatten - [affine - (batch norm) - relu - (dropout)] per hidden size - affine 10.
 - `cnn`: conv 3x3x32 pad 1 - (bn) - relu - maxpool 2 - conv 3x3x64 pad 1 - (bn) - relu -
   maxpool 2 - affine 128 - (bn) - relu - (dropout) - affine 10 (average pooling on request).
-- `small_cnn`: conv 5x5x24 - (bn) - maxpool 2 - relu - conv 3x3x32 - (bn) - maxpool 2 - relu -
+- `small_cnn`: conv 5x5x16 - (bn) - maxpool 2 - relu - conv 3x3x32 - (bn) - maxpool 2 - relu -
   affine 256 - (bn) - relu - (dropout) - affine 10, no padding (the `fast` recipe's). `best`
   uses 5x5 kernels, 32 and 64 channels, batch norm, and a 3x3 conv (padding 1) - bn - relu
   after each pooled block.
