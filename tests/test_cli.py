@@ -364,3 +364,24 @@ def test_the_compile_cache_can_be_turned_off_and_a_folder_already_configured_is_
         assert jax.config.jax_compilation_cache_dir is None
     finally:
         jax.config.update("jax_compilation_cache_dir", configured)
+
+
+def test_resume_refuses_a_checkpoint_another_version_wrote_for_another_network(
+    tiny_npz, tmp_path, capsys, monkeypatch
+):
+    import fnn
+    from fnn.models import architectures
+
+    out = tmp_path / "r"
+    assert main([*train_args(tiny_npz, out), "--epochs", "1"]) == 0
+    config = (out / "config.json").read_bytes()
+    written = fnn.__version__
+    monkeypatch.setattr(fnn, "__version__", "9.9.9")  # a later fnn whose mlp is narrower
+    monkeypatch.setitem(architectures.MODELS, "mlp", lambda **kw: architectures.mlp((64,), **kw))
+    capsys.readouterr()
+    assert main([*train_args(tiny_npz, out), "--epochs", "2", "--resume"]) == 2
+    err = capsys.readouterr().err
+    assert f"written by fnn {written} and this is fnn 9.9.9" in err and "Traceback" not in err
+    assert (out / "config.json").read_bytes() == config  # nothing rewritten
+    assert main(["eval", "--checkpoint", str(out)]) == 2
+    assert "train it again" in capsys.readouterr().err

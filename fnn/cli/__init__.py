@@ -83,8 +83,8 @@ def _interrupted(command: str, error: KeyboardInterrupt) -> int:
 
 def keep_compiled_programs() -> str | None:
     """Keep the programs XLA compiles on disk, so that the next `fnn` command that runs the same
-    ones (the same model, batch size and jax) loads them instead of compiling again: 5.4 s of
-    a 15.5 s `fnn train --model fast` (benchmarks/RESULTS.md, "Compiled programs kept on disk").
+    ones (the same model, batch size and jax) loads them instead of compiling again: 5.3 s of
+    a 12.9 s `fnn train --model fast` (benchmarks/RESULTS.md, "Compiled programs kept on disk").
 
     The folder is $FNN_COMPILE_CACHE, else ($XDG_CACHE_HOME or ~/.cache)/fnn/xla. It grows
     with each model and batch size (0.4 MB for `fast`) and may be deleted at any time; it has

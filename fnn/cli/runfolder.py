@@ -18,7 +18,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from fnn import checkpoint, runtime
+from fnn import checkpoint, models, runtime
 from fnn.cli.settings import FREE_ON_RESUME, SettingsError
 from fnn.progress import Progress
 
@@ -61,7 +61,8 @@ class EpochLog:
 
 def check(out: Path, meta: dict, resume: bool, overwrite: bool) -> dict | None:
     """Refuse a folder holding another run (unless `overwrite`: then empty it of run files);
-    with `resume`, return the checkpoint's metadata after checking its settings equal `meta`."""
+    with `resume`, return the checkpoint's metadata after checking that its settings equal `meta`
+    and that its parameters fit the model (before anything in `out` is rewritten)."""
     if not resume:
         present = [name for name in RUN_FILES if (out / name).exists()]
         if present and not overwrite:
@@ -76,4 +77,5 @@ def check(out: Path, meta: dict, resume: bool, overwrite: bool) -> dict | None:
     changed = {k: (saved.get(k), v) for k, v in meta.items() if k not in FREE_ON_RESUME and saved.get(k) != v}
     if changed:
         raise SettingsError(f"--resume: settings differ from the checkpoint's (saved, given): {changed}")
+    models.load(out)  # its parameters fit this fnn's model (CheckpointError names the versions)
     return saved
